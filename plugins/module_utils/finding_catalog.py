@@ -39,6 +39,12 @@ DOCS_NPS_IMAGING = (
     "https://learn.microsoft.com/en-us/windows-server/networking/technologies/nps/"
     "nps-manage-imaging"
 )
+DOCS_SETUP_STATES = (
+    "https://learn.microsoft.com/en-us/windows-hardware/manufacture/desktop/windows-setup-states"
+)
+DOCS_SYSPREP_PROCESS = (
+    "https://learn.microsoft.com/en-us/windows-hardware/manufacture/desktop/sysprep-process-overview"
+)
 SEED_SKIP_REARM = "seed: Sysprep, SkipRearm, and Image Build Best Practices"
 SEED_HYPERV_HOST = "seed: What happens when you Sysprep a system running Hyper-V on Windows Server 2008 R2"
 SEED_VIRTUAL = "seed: Virtual deployment (TechNet Magazine, May 2008)"
@@ -283,6 +289,56 @@ CATALOG = {
         "waste space in the image.",
         "Capture with the exclusion list (winimage.generalize.wim_capture and dism_capture exclude "
         "them by default) or disable hibernation before sysprep.",
+        DOCS_SYSPREP_OVERVIEW,
+        ("verify",),
+    ),
+    "rearm_low": _entry(
+        "warning",
+        "Few licensing rearms left",
+        "Every sysprep /generalize without SkipRearm uses one rearm. When this run uses the last "
+        "ones, the captured image (and every machine deployed from it) can no longer be "
+        "generalized again.",
+        "Plan the next image refresh as a rebuild from installation media instead of another "
+        "sysprep of this machine.",
+        SEED_SKIP_REARM,
+        ("preflight",),
+    ),
+    "sysprep_already_running": _entry(
+        "blocker",
+        "Sysprep is already running",
+        "Only one instance of sysprep can run at a time; a second run fails, and the first one "
+        "may still be generalizing the machine.",
+        "Wait for the running sysprep.exe to finish (or investigate why it hangs, see the Panther "
+        "logs) before starting another run.",
+        DOCS_SYSPREP_PROCESS,
+        ("preflight",),
+    ),
+    "image_undeployable": _entry(
+        "blocker",
+        "Windows Setup did not complete a phase",
+        "ImageState IMAGE_STATE_UNDEPLOYABLE while Setup is not running means a Setup phase (for "
+        "example a previous sysprep run) failed; Microsoft says such an image must be reinstalled.",
+        "Read %WINDIR%\\System32\\Sysprep\\Panther\\setuperr.log and %WINDIR%\\Panther, then "
+        "rebuild the reference machine.",
+        DOCS_SETUP_STATES,
+        ("preflight",),
+    ),
+    "hyperv_internal_switch": _entry(
+        "warning",
+        "Internal or private Hyper-V virtual switches exist",
+        "Microsoft does not support sysprep with Hyper-V virtual networks: all virtual switches "
+        "must be deleted before sysprep runs, not only external ones.",
+        "Record the switches (the hyperv_host role stores them), delete them before sysprep and "
+        "recreate them after deployment.",
+        DOCS_SERVER_ROLES,
+        ("preflight",),
+    ),
+    "pending_work_captured": _entry(
+        "warning",
+        "The image carries pending reboot or servicing work",
+        "Work that waits for a restart runs on the first boot of every clone, before or during "
+        "specialize, where it can fail or slow deployment; a generalized image should not have any.",
+        "Reboot the reference machine until nothing is pending, then generalize and capture again.",
         DOCS_SYSPREP_OVERVIEW,
         ("verify",),
     ),
