@@ -161,7 +161,8 @@ SECTIONS = {
         "sysprep_running": _boolean("A sysprep.exe process is running now (online gatherer)."),
     }),
     "roles": _section("Installed server roles and features that sysprep cares about.", {
-        "installed": _strings("Names of installed roles and role services (Get-WindowsFeature)."),
+        "installed": _strings("Names of every installed role, role service and feature (Get-WindowsFeature Name); "
+                              "some features, such as Failover-Clustering, matter to sysprep too."),
         "hyperv": _boolean("The Hyper-V role is installed."),
         "nps": _boolean("Network Policy Server is installed."),
         "nps_radius_clients": _integer("Number of RADIUS clients in the NPS configuration."),
