@@ -213,7 +213,7 @@ class ActionModule(WindowsHostActionBase):
             final_status = self._run_attempts(options, answer, status, task_vars, result)
             self._finish(options, final_status, task_vars, result)
         except SysprepFailed as error:
-            if result["attempts"] and result["attempts"][-1].get("outcome") == sysprep_run.FAILED:
+            if result["runs"] and result["runs"][-1].get("outcome") == sysprep_run.FAILED:
                 # Sysprep has stopped: the staged copy (it may hold passwords) is not needed any more.
                 self._cleanup_staged_answer_file(options, task_vars)
             error.result = dict(result, **error.result)
@@ -227,7 +227,7 @@ class ActionModule(WindowsHostActionBase):
             "changed": False,
             "already_generalized": False,
             "image_state": status.get("image_state"),
-            "attempts": [],
+            "runs": [],
             "findings": [],
             "rearms_used": None,
             "remaining_rearm_count": status.get("remaining_rearm_count"),
@@ -281,7 +281,7 @@ class ActionModule(WindowsHostActionBase):
         for number in range(1, max_attempts + 1):
             attempt = {"attempt": number, "started": not join_running, "remaining_rearm_count": remaining_before,
                        "findings": [], "remediation": None}
-            result["attempts"].append(attempt)
+            result["runs"].append(attempt)
             outcome, last_status, detail, elapsed = self._one_attempt(options, answer, task_vars, join_running, number)
             join_running = False
             attempt.update(outcome=outcome, detail=detail, elapsed=elapsed,

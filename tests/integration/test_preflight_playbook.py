@@ -48,7 +48,7 @@ def failed_hosts(run):
 def test_blocked_hosts_fail_naming_their_blockers(base, expected, mode):
     run = runs.run_preflight(base, mode)
     assert run["rc"] == 2, run["stderr"]
-    failures = runs.task_results(run, "Fail the hosts that are not ready for sysprep")
+    failures = runs.task_results(run, "Fail the hosts that do not pass the gate")
     for name in expected["blocked"]:
         message = failures[name]["msg"]
         assert failures[name]["failed"] is True
@@ -71,7 +71,7 @@ def test_clean_hosts_pass_and_only_failing_hosts_fail(base, expected, mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_host_without_facts_is_reported_and_fails(base, mode):
     run = runs.run_preflight(base, mode)
-    message = runs.task_results(run, "Fail the hosts that are not ready for sysprep")[runs.MISSING_HOST]["msg"]
+    message = runs.task_results(run, "Fail the hosts that do not pass the gate")[runs.MISSING_HOST]["msg"]
     assert "%s.json is not a file" % runs.MISSING_HOST in message
     entry = next(h for h in report_of(run)["hosts"] if h["name"] == runs.MISSING_HOST)
     assert entry["state"] == "no_facts" and entry["passes_gate"] is False
@@ -182,7 +182,7 @@ def test_online_unreachable_host_is_reported_without_facts(base, tmp_path):
     assert entry["name"] == "ref-down" and entry["state"] == "no_facts"
     assert "could not be reached" in entry["error"]
     output = json.loads(completed.stdout)
-    message = runs.task_results({"output": output}, "Fail the hosts that are not ready for sysprep")["ref-down"]["msg"]
+    message = runs.task_results({"output": output}, "Fail the hosts that do not pass the gate")["ref-down"]["msg"]
     assert message.startswith("ref-down is not ready for sysprep") and "could not be reached" in message
     for text in (completed.stdout, completed.stderr, (tmp_path / "out" / "report.html").read_text(encoding="utf-8")):
         assert runs.WINRM_PASSWORD not in text

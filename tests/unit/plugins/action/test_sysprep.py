@@ -255,7 +255,7 @@ def test_success_generalizes_then_powers_off_and_waits_until_the_host_is_gone():
     assert result["image_state"] == "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
     assert result["powered_off"] is True
     assert result["rearms_used"] == 1
-    assert [a["outcome"] for a in result["attempts"]] == ["generalized"]
+    assert [a["outcome"] for a in result["runs"]] == ["generalized"]
     assert result["findings"] == []
     # One start; the staged answer file is removed before power-off; the probe then fails: gone.
     assert host.operations() == ["status", "start", "status", "status", "status", "cleanup", "poweroff",
@@ -314,7 +314,7 @@ def test_a_running_sysprep_is_waited_for_not_started_again():
 
     assert not result.get("failed"), result.get("msg")
     assert "start" not in host.operations()
-    assert result["attempts"][0]["started"] is False
+    assert result["runs"][0]["started"] is False
     assert "already running" in display.text("warning")
 
 
@@ -334,7 +334,7 @@ def test_appx_failure_is_remediated_with_the_logged_package_then_sysprep_runs_ag
     assert len(host.calls_of("start")) == 2
     ops = host.operations()
     assert ops.index("logs") < ops.index("winimage.generalize.appx_cleanup") < len(ops) - ops[::-1].index("start")
-    first, second = result["attempts"]
+    first, second = result["runs"]
     assert first["outcome"] == "failed"
     assert [f["id"] for f in first["findings"]] == ["appx_user_not_provisioned"]
     assert first["remediation"] == {"module": "winimage.generalize.appx_cleanup", "packages": [ONEDRIVE],
@@ -365,8 +365,8 @@ def test_failures_are_retried_at_most_max_retries_times_then_fail_with_the_findi
     assert result["failed"] is True
     assert len(host.calls_of("start")) == 3
     assert host.appx_requests == [{"packages": [EDGE]}, {"packages": [PHOTOS]}]
-    assert [a["outcome"] for a in result["attempts"]] == ["failed", "failed", "failed"]
-    assert result["attempts"][-1]["remediation"] is None
+    assert [a["outcome"] for a in result["runs"]] == ["failed", "failed", "failed"]
+    assert result["runs"][-1]["remediation"] is None
     message = result["msg"]
     assert "attempt 3 of 3" in message and "no retry left: max_retries=2" in message
     # The final error lists the findings: title, what was seen and what to do.
@@ -469,7 +469,7 @@ def test_a_hanging_sysprep_times_out_with_the_last_state_and_the_log_findings():
     assert host.appx_requests == []
     assert 600 <= clock.now - start_time <= 600 + 15 + 10
     assert len(host.calls_of("status")) <= 600 // 15 + 3
-    assert result["attempts"][0]["outcome"] == "timeout"
+    assert result["runs"][0]["outcome"] == "timeout"
     assert "cleanup" not in host.operations()  # sysprep may still need its answer file
 
 
@@ -534,7 +534,7 @@ def test_sysprep_shutdown_that_takes_the_host_away_counts_as_powered_off():
 
     assert not result.get("failed"), result.get("msg")
     assert result["powered_off"] is True
-    assert result["attempts"][0]["outcome"] == "powered_off"
+    assert result["runs"][0]["outcome"] == "powered_off"
     assert host.calls_of("start")[0]["after"] == "shutdown"
     assert "poweroff" not in host.operations()
     assert "could read the image state" in display.text("warning")
