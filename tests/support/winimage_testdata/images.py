@@ -220,7 +220,8 @@ class ArtifactBuilder:
                 if index == 0:
                     capture_wim(source.path, target, name, compress=compress)
                 else:
-                    run(["wimlib-imagex", "append", source.path, target, name, "--compress=" + compress])
+                    run(["wimlib-imagex", "append", source.path, target, name, "--compress=" + compress,
+                         "--config=%s" % capture_everything_config(Path(target).parent)])
             return Artifact("wim_multi", target, "wim", trees[-1].preset, trees[-1].expected, wim_images=names)
 
         return self._memoized("wim_multi", params, make, ".wim")
@@ -384,11 +385,26 @@ class ArtifactBuilder:
 # ---------------------------------------------------------------------- tool wrappers
 
 
+def capture_everything_config(directory: Path) -> Path:
+    """An empty wimlib capture configuration.
+
+    Without ``--config`` wimlib applies its built-in exclusions (pagefile.sys, hiberfil.sys,
+    swapfile.sys ...), but the test images must hold exactly what the tree holds so that the
+    verify rules about captured swap files can fire.
+    """
+    config = Path(directory) / "capture-everything.ini"
+    if not config.exists():
+        config.write_text("")
+    return config
+
+
 def capture_wim(source: Path, target: Path, name: str, description: str = "winimage test image",
                 compress: str = "XPRESS") -> Path:
-    """``wimlib-imagex capture`` a directory into a new WIM (one image)."""
+    """``wimlib-imagex capture`` a directory into a new WIM (one image), excluding nothing."""
     require_tools("wimlib-imagex")
-    run(["wimlib-imagex", "capture", source, target, name, description, "--compress=" + compress])
+    config = capture_everything_config(Path(target).parent)
+    run(["wimlib-imagex", "capture", source, target, name, description, "--compress=" + compress,
+         "--config=%s" % config])
     return target
 
 
