@@ -50,8 +50,30 @@ SEED_HYPERV_HOST = "seed: What happens when you Sysprep a system running Hyper-V
 SEED_VIRTUAL = "seed: Virtual deployment (TechNet Magazine, May 2008)"
 
 
-def _entry(severity, title, why, remediation, reference, phases):
-    """One catalogue entry; severity may differ per phase (a dict phase -> severity)."""
+# Who produces findings. Preflight and verify findings come from the rules engine unless an entry
+# names another producer; sysprep findings always come from the Panther log parser.
+PRODUCERS = {
+    "rules": "the rules engine (winimage.generalize.findings), from readiness facts",
+    "panther": "the Panther log parser (winimage.generalize.panther_findings), from a failed sysprep run",
+    "manifest": "the image manifest (winimage.generalize.image_publish), from the lineage of parent images",
+}
+
+
+def _default_producers(phases):
+    producers = []
+    if "preflight" in phases or "verify" in phases:
+        producers.append("rules")
+    if "sysprep" in phases:
+        producers.append("panther")
+    return tuple(producers)
+
+
+def _entry(severity, title, why, remediation, reference, phases, produced_by=None):
+    """One catalogue entry; severity may differ per phase (a dict phase -> severity).
+
+    ``produced_by`` names the producers (keys of PRODUCERS) when the default - rules for
+    preflight/verify, panther for sysprep - is wrong.
+    """
     return {
         "severity": severity,
         "title": title,
@@ -59,6 +81,7 @@ def _entry(severity, title, why, remediation, reference, phases):
         "remediation": remediation,
         "reference": reference,
         "phases": phases,
+        "produced_by": tuple(produced_by) if produced_by else _default_producers(phases),
     }
 
 
@@ -302,6 +325,20 @@ CATALOG = {
         "sysprep of this machine.",
         SEED_SKIP_REARM,
         ("preflight",),
+    ),
+    "lineage_rearm_budget": _entry(
+        "warning",
+        "The image lineage exceeds the rearm budget",
+        "An image built by generalizing a previous image, again and again, spends a licensing rearm "
+        "with each sysprep /generalize (unless SkipRearm was set). Windows 7 / Server 2008 R2 and "
+        "older allow 3 rearms; once the lineage has used them, sysprep /generalize on a machine "
+        "deployed from the image fails and activation is no longer reset.",
+        "Rebuild the reference image from installation media (an automated build, sysprep run once) "
+        "instead of building on a previous image. If your licensing allows more rearms, raise "
+        "`rearm_budget` of winimage.generalize.image_publish.",
+        SEED_SKIP_REARM,
+        ("verify",),
+        produced_by=("manifest",),
     ),
     "sysprep_already_running": _entry(
         "blocker",

@@ -20,6 +20,8 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.winimage.generalize.plugins.module_utils import finding_catalog
+
 MANIFEST_SCHEMA_VERSION = "1.0"
 MANIFEST_KIND = "winimage.generalize.image_manifest"
 
@@ -29,7 +31,7 @@ CAPTURE_BACKENDS = ("wimlib", "dism")
 # Microsoft support: "With Windows Vista and later you can only run sysprep 3 times on an image"
 # (seed: Sysprep, SkipRearm, and Image Build Best Practices).
 DEFAULT_REARM_BUDGET = 3
-SEED_SKIP_REARM = "seed: Sysprep, SkipRearm, and Image Build Best Practices"
+SEED_SKIP_REARM = finding_catalog.SEED_SKIP_REARM
 LINEAGE_FINDING_ID = "lineage_rearm_budget"
 
 # Keys whose values are secrets wherever they appear in answer-file settings (the builder's
@@ -274,22 +276,14 @@ def lineage_section(parent, rearm_budget=DEFAULT_REARM_BUDGET, skip_rearm=False)
 
 
 def lineage_finding(rearm_count, rearm_budget, generalize_count):
-    """The lineage warning in the shared finding shape (phase verify: it is about the artifact)."""
-    return {
-        "id": LINEAGE_FINDING_ID,
-        "severity": "warning",
-        "status": "fail",
-        "phase": "verify",
-        "title": "The image lineage exceeds the rearm budget",
-        "message": ("This image was generalized %d times along its lineage, %d of them spending a rearm, "
-                    "more than the %d rearms Windows allows; sysprep /generalize on a machine built from it "
-                    "is expected to fail, and activation may not reset."
-                    % (generalize_count, rearm_count, rearm_budget)),
-        "remediation": ("Rebuild the reference image from installation media (automated, sysprep run once) "
-                        "instead of building on a previous image."),
-        "reference": SEED_SKIP_REARM,
-        "evidence": {"generalize_count": generalize_count, "rearm_count": rearm_count, "rearm_budget": rearm_budget},
-    }
+    """The lineage warning from the finding catalogue (phase verify: it is about the artifact)."""
+    message = ("This image was generalized %d times along its lineage, %d of them spending a rearm, "
+               "more than its rearm budget of %d; sysprep /generalize on a machine built from it "
+               "is expected to fail, and activation may not reset."
+               % (generalize_count, rearm_count, rearm_budget))
+    return finding_catalog.make_finding(
+        LINEAGE_FINDING_ID, "verify", message,
+        evidence={"generalize_count": generalize_count, "rearm_count": rearm_count, "rearm_budget": rearm_budget})
 
 
 def answer_file_section(settings, removed_before=None):

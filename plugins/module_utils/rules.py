@@ -249,6 +249,11 @@ def rule(finding_id, phases, needs, unknown_when):
     """Register the decorated function as the rule for ``finding_id`` in ``phases``."""
     if finding_id not in finding_catalog.CATALOG:
         raise KeyError("rule for unknown finding id %r: add it to finding_catalog.CATALOG" % finding_id)
+    # Some ids belong to another producer (the image manifest, the Panther log parser); a rule for
+    # one would report it twice, with two meanings of when it fires.
+    producers = finding_catalog.CATALOG[finding_id]["produced_by"]
+    if "rules" not in producers:
+        raise KeyError("finding id %r is produced by %s, not by a rule" % (finding_id, ", ".join(producers)))
 
     def register(check):
         RULES[finding_id] = Rule(finding_id, phases, needs, unknown_when, check)

@@ -111,13 +111,17 @@ def test_capture_verify_publish_end_to_end_then_idempotent(generalized_disk, tmp
     for secret in (JOIN_PASSWORD, ADMIN_PASSWORD):
         assert secret not in everything
     assert published["id"] in (run["store"] / "catalog.md").read_text()
+    # The verify role's fleet report, by default beside the captured image.
+    report = json.loads((tmp_path / "incoming" / "ref.wim.verify" / "report.json").read_text())
+    assert report["phase"] == "verify" and report["gate"]["fail_on"] == "blocker"
+    assert [(h["name"], h["state"], h["passes_gate"]) for h in report["hosts"]] == [("imagehost", "ready", True)]
     again = run_playbook(tmp_path, generalized_disk.path)
     assert again["rc"] == 0 and host_stats(again)["changed"] == 0, again["stdout"][-2000:]
 
 
 def test_an_image_with_blockers_is_not_published(winimage_artifacts, tmp_path):
     disk = winimage_artifacts.build("qcow2", preset="with_secrets")
-    run = run_playbook(tmp_path, disk.path)
+    run = run_playbook(tmp_path, disk.path, capture_verify_report_dir=str(tmp_path / "reports"))
     assert run["rc"] == 2
     stopped = task_result(run, "Stop when the captured image is not fit to publish")
     assert stopped["failed"]
@@ -125,8 +129,23 @@ def test_an_image_with_blockers_is_not_published(winimage_artifacts, tmp_path):
         assert finding_id in stopped["msg"]
     assert "capture_verify_allow_blockers" in stopped["msg"]
     assert not [p for p in run["store"].iterdir() if not p.name.startswith(".")]
-    for secret in windows_tree.secret_values(windows_tree.preset("with_secrets")):
-        assert secret not in run["stdout"] + run["stderr"]
+    report_dir = tmp_path / "reports"
+    assert str(report_dir) in stopped["msg"]
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["hosts"][0]["state"] == "blocked" and not report["hosts"][0]["passes_gate"]
+    secrets = windows_tree.secret_values(windows_tree.preset("with_secrets"))
+    for secret in secrets:
+        assert secret not in run["stdout"] + run["stderr"] + (report_dir / "report.html").read_text()
+
+    # Allowed explicitly, the same image is published and its manifest says it was not ready.
+    allowed = run_playbook(tmp_path, disk.path, capture_verify_allow_blockers=True,
+                           capture_verify_report_dir=str(report_dir))
+    assert allowed["rc"] == 0, allowed["stdout"][-3000:] + allowed["stderr"][-3000:]
+    published = task_result(allowed, "Publish the WIM into the image store as family win10-ent")
+    verification = json.loads(pathlib.Path(published["manifest_path"]).read_text())["verification"]
+    assert verification["ready"] is False
+    assert {"answer_file_secrets", "autologon_secret", "not_generalized"} <= set(verification["blocking_ids"])
+    assert json.loads((report_dir / "report.json").read_text())["gate"]["fail_on"] == "never"
 
 
 def test_check_mode_plans_and_writes_nothing(generalized_disk, tmp_path):

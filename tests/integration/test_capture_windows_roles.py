@@ -214,8 +214,7 @@ PLAYBOOK = textwrap.dedent('''\
         - name: Run the capture backend
           ansible.builtin.include_role:
             name: winimage.generalize.capture
-            tasks_from: %(tasks)s.yml
-        - name: Write the capture fact for the test
+%(tasks_from)s        - name: Write the capture fact for the test
           ansible.builtin.copy:
             content: "{{ winimage_capture | default({}) | to_json }}"
             dest: "%(fact)s"
@@ -304,7 +303,9 @@ def run_backend(tmp_path, tasks, variables, script, winpe=None, check=False):
     host_file.write_text(json.dumps({"script": script, "calls": [], "winpe": winpe or {}}))
     (tmp_path / "vars.json").write_text(json.dumps(variables))
     fact = tmp_path / "fact.json"
-    (tmp_path / "play.yml").write_text(PLAYBOOK % {"tasks": tasks, "fact": fact})
+    # tasks=None runs the role's main entry point: argument validation, backend assertion, dispatch.
+    tasks_from = "            tasks_from: %s.yml\n" % tasks if tasks else ""
+    (tmp_path / "play.yml").write_text(PLAYBOOK % {"tasks_from": tasks_from, "fact": fact})
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(fake_collections(tmp_path)), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_HOME=str(tmp_path / "home"),
@@ -434,4 +435,53 @@ def test_winpe_check_mode_stages_nothing_and_does_not_restart(tmp_path):
 
     assert completed.returncode == 0, output
     assert steps(calls) == ["winpe_stage:inspect"]
+    assert SHARE_PASSWORD not in output
+
+
+# --------------------------------------------------------------------------- the role's main entry point
+
+# Only what a user must set; everything else comes from the role's defaults.
+HYPERV_MINIMAL = {"capture_backend": "hyperv_vm", "capture_hyperv_host": "localhost",
+                  "capture_dest": "D:\\Images\\win11.wim", "capture_image_name": "Windows 11 Enterprise 2026-03"}
+WINPE_MINIMAL = {"capture_backend": "winpe", "capture_winpe_boot_wim": "C:\\ADK\\winpe.wim",
+                 "capture_winpe_share": "\\\\files01\\images", "capture_winpe_share_username": "CORP\\svc-capture",
+                 "capture_winpe_share_password": SHARE_PASSWORD, "capture_dest": "captures\\win11.wim",
+                 "capture_image_name": "Windows 11 Enterprise 2026-03"}
+
+
+@pytest.mark.slow
+def test_role_entry_point_accepts_hyperv_vm_with_its_defaults(tmp_path):
+    completed, calls, captured = run_backend(tmp_path, None, HYPERV_MINIMAL, hyperv_script(), check=True)
+    output = completed.stdout + completed.stderr
+
+    assert completed.returncode == 0, output
+    assert "The arg spec validation passed" in output
+    assert steps(calls) == ["wait_off", "disk"]
+    # The VM name defaults to the inventory hostname, the timeouts to the role's defaults.
+    assert calls[0]["parameters"] == {"Name": "localhost", "TimeoutSeconds": 1800, "PollSeconds": 10}
+    assert calls[1]["parameters"] == {"Name": "localhost", "DiskNumber": 0}
+    assert captured["backend"] == "hyperv_vm" and captured["vm"] == "localhost"
+
+
+@pytest.mark.slow
+def test_role_entry_point_accepts_winpe_with_its_defaults(tmp_path):
+    completed, calls, _captured = run_backend(tmp_path, None, WINPE_MINIMAL, winpe_script(), check=True)
+    output = completed.stdout + completed.stderr
+
+    assert completed.returncode == 0, output
+    assert "The arg spec validation passed" in output
+    assert steps(calls) == ["winpe_stage:inspect"]
+    assert calls[0]["target"] == "share" and calls[0]["dest"] == "captures\\win11.wim"
+    assert SHARE_PASSWORD not in output
+
+
+@pytest.mark.slow
+def test_role_entry_point_rejects_an_unknown_winpe_target_by_name(tmp_path):
+    variables = dict(WINPE_MINIMAL, capture_winpe_target="usb")
+    completed, calls, _captured = run_backend(tmp_path, None, variables, winpe_script(), check=True)
+    output = completed.stdout + completed.stderr
+
+    assert completed.returncode == 2, output
+    assert "value of capture_winpe_target must be one of: share, volume, got: usb" in output
+    assert calls == []
     assert SHARE_PASSWORD not in output

@@ -12,7 +12,8 @@ import sys
 
 import jsonschema
 
-from ansible_collections.winimage.generalize.plugins.module_utils import facts_schema, finding_catalog, rules
+from ansible_collections.winimage.generalize.plugins.module_utils import (
+    catalog, facts_schema, finding_catalog, manifest, report, rules)
 from ansible_collections.winimage.generalize.plugins.module_utils.finding_catalog import make_finding
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -34,7 +35,8 @@ def test_check_names_stale_and_missing_files(tmp_path):
     (tmp_path / "docs" / "facts.md").write_text("# hand-edited\n")
     result = run_generator("--check", "--root", str(tmp_path))
     assert result.returncode == 1
-    for name in ("schemas/facts.schema.json", "schemas/finding.schema.json", "docs/facts.md", "docs/findings.md"):
+    for name in ("schemas/facts.schema.json", "schemas/finding.schema.json", "schemas/report.schema.json",
+                 "schemas/manifest.schema.json", "schemas/catalog.schema.json", "docs/facts.md", "docs/findings.md"):
         assert name in result.stderr
     assert run_generator("--root", str(tmp_path)).returncode == 0
     assert run_generator("--check", "--root", str(tmp_path)).returncode == 0
@@ -42,6 +44,11 @@ def test_check_names_stale_and_missing_files(tmp_path):
 
 def test_facts_schema_file_is_the_module_schema():
     assert json.loads((ROOT / "schemas" / "facts.schema.json").read_text()) == facts_schema.json_schema()
+
+
+def test_report_manifest_and_image_catalogue_schema_files_are_the_module_schemas():
+    for name, module in (("report", report), ("manifest", manifest), ("catalog", catalog)):
+        assert json.loads((ROOT / "schemas" / ("%s.schema.json" % name)).read_text()) == module.json_schema(), name
 
 
 def test_finding_schema_accepts_every_catalogue_entry_and_rejects_bad_shapes():

@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.winimage.generalize.plugins.module_utils import manifest, rules
+from ansible_collections.winimage.generalize.plugins.module_utils import finding_catalog, manifest, rules
 from ansible_collections.winimage.generalize.plugins.module_utils.finding_catalog import make_finding
 from ansible_collections.winimage.generalize.plugins.module_utils.unattend import build_answer_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
+FINDING_SCHEMA = json.loads((ROOT / "schemas" / "finding.schema.json").read_text())
 FACTS = json.loads((ROOT / "tests" / "data" / "facts" / "verify_win11_generalized.json").read_text())
 PREFLIGHT_FACTS = json.loads((ROOT / "tests" / "data" / "facts" / "win10_22h2_blocked.json").read_text())
 SHA = "ab" * 32
@@ -174,8 +175,15 @@ def test_each_rebuild_from_an_image_counts_and_the_budget_warning_cites_the_seed
     assert document["lineage"]["parent_id"] == "w-20260101-3"
     finding = document["lineage"]["findings"][0]
     assert finding["id"] == "lineage_rearm_budget" and finding["severity"] == "warning"
+    assert (finding["status"], finding["phase"]) == ("fail", "verify")
     assert finding["reference"] == manifest.SEED_SKIP_REARM
     assert "installation media" in finding["remediation"]
+    # One meaning wherever the id appears: title and remediation come from the finding catalogue.
+    entry = finding_catalog.CATALOG["lineage_rearm_budget"]
+    assert (finding["title"], finding["remediation"]) == (entry["title"], entry["remediation"])
+    assert "generalized 4 times" in finding["message"] and "rearm budget of 3" in finding["message"]
+    assert finding["evidence"] == {"generalize_count": 4, "rearm_count": 4, "rearm_budget": 3}
+    jsonschema.Draft202012Validator(FINDING_SCHEMA).validate(finding)
     jsonschema.Draft202012Validator(SCHEMA).validate(document)
 
 

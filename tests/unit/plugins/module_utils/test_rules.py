@@ -440,14 +440,39 @@ def test_every_rule_is_exercised_by_the_table():
     assert missing == []
 
 
-def test_every_catalogue_id_of_preflight_and_verify_has_a_rule_for_exactly_its_phases():
+def test_every_catalogue_id_the_rules_produce_has_a_rule_for_exactly_its_preflight_and_verify_phases():
     for finding_id, entry in finding_catalog.CATALOG.items():
         phases = tuple(p for p in entry["phases"] if p in rules.PHASES)
-        if phases:
+        if "rules" in entry["produced_by"]:
+            assert phases, finding_id
             assert finding_id in rules.RULES, finding_id
             assert rules.RULES[finding_id].phases == phases, finding_id
         else:
             assert finding_id not in rules.RULES, finding_id
+
+
+def test_every_catalogue_phase_has_a_known_producer():
+    for finding_id, entry in finding_catalog.CATALOG.items():
+        assert entry["produced_by"] and set(entry["produced_by"]) <= set(finding_catalog.PRODUCERS), finding_id
+        if "sysprep" in entry["phases"]:
+            assert "panther" in entry["produced_by"], finding_id
+        if set(entry["phases"]) & set(rules.PHASES):
+            # A preflight/verify id nobody produces would be documented but never reported.
+            assert set(entry["produced_by"]) - {"panther"}, finding_id
+
+
+def test_ids_produced_elsewhere_have_no_rule_and_evaluate_never_reports_them():
+    elsewhere = [i for i, e in finding_catalog.CATALOG.items() if "rules" not in e["produced_by"]
+                 and set(e["phases"]) & set(rules.PHASES)]
+    assert "lineage_rearm_budget" in elsewhere
+    # Nothing readable: every verify rule reports (unknown), and still none of those ids appears.
+    found = run(empty_facts("offline", "winimage.generalize.image_facts", "image", "2026-03-01T10:00:00Z"), "verify")
+    assert found and not set(found) & set(elsewhere)
+
+
+def test_a_rule_for_an_id_of_another_producer_is_refused():
+    with pytest.raises(KeyError, match="lineage_rearm_budget.*produced by manifest"):
+        rules.rule("lineage_rearm_budget", ("verify",), (), "never")
 
 
 # --------------------------------------------------------------------------- messages
