@@ -219,11 +219,18 @@ def gate(findings, error, fail_on="blocker", fail_on_unknown=True):
     return reasons
 
 
-def failure_message(name, reasons, fail_on, report_path=None):
+# What a host that fails the gate is not, in each phase's words.
+_GATE_VERDICT = {
+    "preflight": "is not ready for sysprep (preflight_fail_on=%s)",
+    "verify": "must not be deployed (verify_fail_on=%s)",
+}
+
+
+def failure_message(name, reasons, fail_on, report_path=None, phase="preflight"):
     """The one message a failed host shows in the play output."""
     where = " Fleet report: %s" % report_path if report_path else ""
-    return "%s is not ready for sysprep (preflight_fail_on=%s): %s.%s" % (
-        name, fail_on, "; ".join(reason.rstrip(".") for reason in reasons), where)
+    return "%s %s: %s.%s" % (
+        name, _GATE_VERDICT[phase] % fail_on, "; ".join(reason.rstrip(".") for reason in reasons), where)
 
 
 # ---------------------------------------------------------------------------------------

@@ -218,7 +218,7 @@ def write_atomically(contents):
                 os.unlink(temp_path)
 
 
-def host_results(report, fail_on, report_html):
+def host_results(report, fail_on, report_html, phase="preflight"):
     return {
         host["name"]: {
             "state": host["state"],
@@ -226,7 +226,7 @@ def host_results(report, fail_on, report_html):
             "passes_gate": host["passes_gate"],
             "gate_reasons": host["gate_reasons"],
             "fail_message": "" if host["passes_gate"] else fleet.failure_message(
-                host["name"], host["gate_reasons"], fail_on, report_html),
+                host["name"], host["gate_reasons"], fail_on, report_html, phase),
         }
         for host in report["hosts"]
     }
@@ -281,7 +281,7 @@ def run_module():
         report_html=html_path,
         generated_at=report["generated_at"],
         summary=report["summary"],
-        hosts=host_results(report, params["fail_on"], html_path),
+        hosts=host_results(report, params["fail_on"], html_path, params["phase"]),
         stats=fleet.stats(report, json_path, html_path),
     )
 

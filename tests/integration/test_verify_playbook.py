@@ -138,3 +138,11 @@ def test_demo_runs_and_shows_blockers_and_a_clean_image(tmp_path):
     assert verify["win11-generalized.wim"]["state"] == "ready"
     assert verify["win10-leaky.wim"]["state"] == "blocked"
     assert str(tmp_path / "preflight" / "report.html") in completed.stdout
+
+
+def test_verify_failure_names_the_image_and_its_blockers(verify_run):
+    failed = [result for play in verify_run["output"]["plays"] for task in play["tasks"]
+              for host, result in task["hosts"].items() if host == "leaky" and result.get("failed")]
+    assert failed, "the leaky image did not fail"
+    assert failed[-1]["msg"].startswith("leaky must not be deployed (verify_fail_on=blocker): ")
+    assert "not generalized" in failed[-1]["msg"]

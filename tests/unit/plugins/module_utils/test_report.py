@@ -341,3 +341,10 @@ def test_filters_are_hidden_until_script_runs_and_list_every_finding():
 def test_report_without_findings_says_so():
     page = report.render_html(report.build_report({"h": {"facts": facts_for("h"), "findings": []}}, NOW))
     assert "No findings: every host passed every rule." in page
+
+
+def test_failure_message_speaks_the_verify_phase():
+    message = report.failure_message("win11.wim", ["1 blocker: The image is not generalized"], "blocker",
+                                      phase="verify")
+    assert message.startswith("win11.wim must not be deployed (verify_fail_on=blocker): ")
+    assert "sysprep" not in message.split(":")[0]
