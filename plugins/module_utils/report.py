@@ -4,7 +4,9 @@
 """The fleet readiness report: one JSON document and one self-contained HTML page.
 
 Input is what the preflight role knows about each host of a play: the readiness facts,
-the findings the rules engine produced from them, or the reason there are no facts.
+the findings the rules engine produced from them, or the reason there are no facts. At the end
+of a generalize or refresh run each host also carries its ``pipeline`` outcome
+(``pipeline.host_outcome()``: status, failed step, capture, verify, published image, revert).
 Output is a versioned JSON document (``REPORT_SCHEMA`` / ``schemas/report.schema.json``)
 and an HTML page rendered from that document alone, so the page never shows anything the
 JSON does not hold.
@@ -25,7 +27,8 @@ import re
 
 from ansible_collections.winimage.generalize.plugins.module_utils import rules
 
-REPORT_SCHEMA_VERSION = "1.0"
+# 1.1: optional per-host "pipeline" and summary "pipeline" (generalize and refresh runs).
+REPORT_SCHEMA_VERSION = "1.1"
 REPORT_KIND = "winimage.generalize.fleet_report"
 
 SEVERITY_ORDER = ("blocker", "warning", "info")
@@ -64,6 +67,33 @@ KEY_FACTS = (
 )
 GATHERER_FIELDS = ("kind", "name", "source", "gathered_at")
 
+# Pipeline outcome of a generalize or refresh run (module_utils/pipeline.py host_outcome()).
+# Statuses worst first: the order the HTML lists hosts in when the report has them.
+PIPELINE_STATUS_ORDER = ("failed", "blocked", "not_run", "checked", "published")
+PIPELINE_STATUS_LABELS = {
+    "failed": "Failed",
+    "blocked": "Blocked",
+    "not_run": "Not run",
+    "checked": "Checked",
+    "published": "Published",
+}
+PIPELINE_STATUS_MEANINGS = {
+    "failed": "a step after the preflight failed, or the host stopped answering",
+    "blocked": "the preflight found blockers: nothing was changed",
+    "not_run": "the pipeline never started on this host",
+    "checked": "check mode: only the read-only step ran",
+    "published": "generalized, captured, verified and published",
+}
+# Statuses that complete a run: a published image, or a check run that found nothing wrong.
+PIPELINE_DONE = ("published", "checked")
+PIPELINE_LIST_FIELDS = ("planned_steps", "completed_steps", "remaining_steps")
+PIPELINE_TEXT_FIELDS = ("kind", "flow", "failed_step", "error")
+PIPELINE_SECTIONS = {
+    "capture": ("dest", "index", "sha256", "backend"),
+    "verify": ("ready", "blocker_ids", "warning_ids"),
+    "published": ("id", "path", "manifest_path"),
+}
+
 # Evidence keys whose string values are masked, whatever a rule put there.
 _SECRET_KEY = re.compile(r"(password|passwd|pwd|secret|credential|token)$", re.IGNORECASE)
 MASK = "********"
@@ -93,10 +123,11 @@ def validate_hosts(hosts):
         if not isinstance(entry, dict):
             raise ReportInputError("%s must be a mapping with facts, findings and error, got %s"
                                    % (where, type(entry).__name__))
-        unknown = sorted(set(entry) - {"facts", "findings", "error"})
+        unknown = sorted(set(entry) - {"facts", "findings", "error", "pipeline"})
         if unknown:
-            raise ReportInputError("%s has unexpected keys %s: only facts, findings and error are "
-                                   "accepted" % (where, ", ".join(unknown)))
+            raise ReportInputError("%s has unexpected keys %s: only facts, findings, error and pipeline "
+                                   "are accepted" % (where, ", ".join(unknown)))
+        _validate_pipeline(where + ".pipeline", entry.get("pipeline"))
         facts = entry.get("facts")
         if facts is not None and not isinstance(facts, dict):
             raise ReportInputError("%s.facts must be the readiness facts mapping, got %s"
@@ -112,6 +143,25 @@ def validate_hosts(hosts):
                                    % (where, type(findings).__name__))
         for index, finding in enumerate(findings):
             _validate_finding("%s.findings[%d]" % (where, index), finding)
+
+
+def _validate_pipeline(where, outcome):
+    if outcome is None:
+        return
+    if not isinstance(outcome, dict):
+        raise ReportInputError("%s must be the host's pipeline outcome mapping (winimage.generalize."
+                               "pipeline_summary hosts[name]), got %s" % (where, type(outcome).__name__))
+    if outcome.get("status") not in PIPELINE_STATUS_ORDER:
+        raise ReportInputError("%s.status must be one of %s, not %r"
+                               % (where, ", ".join(PIPELINE_STATUS_ORDER), outcome.get("status")))
+    for key in PIPELINE_LIST_FIELDS:
+        if not isinstance(outcome.get(key) or [], list):
+            raise ReportInputError("%s.%s must be a list of step names, got %s"
+                                   % (where, key, type(outcome[key]).__name__))
+    for key in PIPELINE_SECTIONS:
+        if not isinstance(outcome.get(key) or {}, dict):
+            raise ReportInputError("%s.%s must be a mapping or null, got %s"
+                                   % (where, key, type(outcome[key]).__name__))
 
 
 def _validate_finding(where, finding):
@@ -155,6 +205,35 @@ def mask_secrets(value):
     if isinstance(value, list):
         return [mask_secrets(item) for item in value]
     return value
+
+
+def clean_pipeline(outcome):
+    """The pipeline outcome's documented keys only, with password-like keys masked; None when absent."""
+    if not outcome:
+        return None
+    cleaned = {"status": outcome["status"]}
+    for key in PIPELINE_TEXT_FIELDS:
+        value = outcome.get(key)
+        cleaned[key] = None if value is None else str(value)
+    for key in PIPELINE_LIST_FIELDS:
+        cleaned[key] = [str(step) for step in outcome.get(key) or []]
+    for key, fields in PIPELINE_SECTIONS.items():
+        section = outcome.get(key) or None
+        cleaned[key] = {field: section.get(field) for field in fields} if section else None
+    if cleaned["capture"] and str(cleaned["capture"]["index"] or "").isdigit():
+        cleaned["capture"]["index"] = int(cleaned["capture"]["index"])
+    if "reverted" in outcome:
+        cleaned["reverted"] = None if outcome["reverted"] is None else bool(outcome["reverted"])
+    return mask_secrets(cleaned)
+
+
+def pipeline_reasons(outcome):
+    """Why the pipeline of this host did not complete: a list of reasons, empty when it did."""
+    if not outcome or outcome["status"] in PIPELINE_DONE:
+        return []
+    if outcome.get("failed_step"):
+        return ["stopped at step %s: %s" % (outcome["failed_step"], outcome.get("error") or "no message")]
+    return ["%s: %s" % (PIPELINE_STATUS_LABELS[outcome["status"]].lower(), outcome.get("error") or "no message")]
 
 
 def _finding_sort_key(finding):
@@ -219,34 +298,57 @@ def gate(findings, error, fail_on="blocker", fail_on_unknown=True):
     return reasons
 
 
-# What a host that fails the gate is not, in each phase's words.
+# What a host that fails the gate is not, in each phase's words (%s: the fail_on setting).
 _GATE_VERDICT = {
     "preflight": "is not ready for sysprep (preflight_fail_on=%s)",
     "verify": "must not be deployed (verify_fail_on=%s)",
+    "generalize": "did not complete the pipeline",
+    "refresh": "did not complete the refresh",
 }
+PIPELINE_PHASES = ("generalize", "refresh")
+PHASES = tuple(_GATE_VERDICT)
 
 
 def failure_message(name, reasons, fail_on, report_path=None, phase="preflight"):
     """The one message a failed host shows in the play output."""
     where = " Fleet report: %s" % report_path if report_path else ""
-    return "%s %s: %s.%s" % (
-        name, _GATE_VERDICT[phase] % fail_on, "; ".join(reason.rstrip(".") for reason in reasons), where)
+    verdict = _GATE_VERDICT.get(phase, "fails the gate of phase %s (fail_on=%%s)" % phase)
+    if "%s" in verdict:
+        verdict = verdict % fail_on
+    return "%s %s: %s.%s" % (name, verdict, "; ".join(reason.rstrip(".") for reason in reasons), where)
 
 
 # ---------------------------------------------------------------------------------------
 # The report document
 # ---------------------------------------------------------------------------------------
 
+def _no_facts_reason(outcome):
+    """Why a host of a generalize or refresh run has no preflight facts."""
+    if outcome["status"] == "not_run":
+        return "the pipeline never started on this host: %s" % (outcome.get("error") or "see the play output")
+    if outcome.get("failed_step") and outcome["failed_step"] != "preflight":
+        return "the pipeline stopped at step %s before the preflight evaluated the facts" % outcome["failed_step"]
+    if "preflight" not in (outcome.get("planned_steps") or []):
+        return "this run did not plan a preflight (status %s)" % outcome["status"]
+    return "the preflight left no readiness facts; see the play output"
+
+
 def _host_entry(name, entry, fail_on, fail_on_unknown):
     entry = entry or {}
     facts = entry.get("facts") or None
     error = entry.get("error") or None
+    outcome = clean_pipeline(entry.get("pipeline"))
     if facts is None and error is None:
-        error = "the host failed or was unreachable before its facts were evaluated; see the play output"
+        error = _no_facts_reason(outcome) if outcome else (
+            "the host failed or was unreachable before its facts were evaluated; see the play output")
     findings = clean_findings(entry.get("findings") if error is None else [])
-    reasons = gate(findings, error, fail_on, fail_on_unknown)
+    if outcome is None:
+        reasons = gate(findings, error, fail_on, fail_on_unknown)
+    else:
+        # A generalize or refresh run: the pipeline says whether the host made it, findings only add to it.
+        reasons = pipeline_reasons(outcome) + (gate(findings, None, fail_on, fail_on_unknown) if error is None else [])
     summary = host_summary(findings, error)
-    return {
+    host = {
         "name": name,
         "state": host_state(summary, error),
         "summary": summary,
@@ -256,6 +358,9 @@ def _host_entry(name, entry, fail_on, fail_on_unknown):
         "facts": key_facts(facts) if error is None else None,
         "findings": findings,
     }
+    if outcome is not None:
+        host["pipeline"] = outcome
+    return host
 
 
 def _fleet_findings(hosts):
@@ -286,18 +391,24 @@ def _fleet_findings(hosts):
 def _fleet_summary(hosts):
     states = {state: sorted(h["name"] for h in hosts if h["state"] == state)
               for state in STATE_ORDER}
-    return {
+    summary = {
         "hosts": len(hosts),
         "states": {state: len(names) for state, names in states.items()},
         "hosts_by_state": states,
         "failing_hosts": sorted(h["name"] for h in hosts if not h["passes_gate"]),
         "all_pass": bool(hosts) and all(h["passes_gate"] for h in hosts),
     }
+    if any(h.get("pipeline") for h in hosts):
+        by_status = {status: sorted(h["name"] for h in hosts if (h.get("pipeline") or {}).get("status") == status)
+                     for status in PIPELINE_STATUS_ORDER}
+        summary["pipeline"] = {"counts": {status: len(names) for status, names in by_status.items()},
+                               "hosts_by_status": by_status}
+    return summary
 
 
 def build_report(hosts, generated_at, title="Windows image readiness", phase="preflight",
                  fail_on="blocker", fail_on_unknown=True):
-    """The fleet report document from host name -> {facts, findings, error}."""
+    """The fleet report document from host name -> {facts, findings, error, pipeline}."""
     validate_hosts(hosts)
     entries = [_host_entry(str(name), hosts[name], fail_on, fail_on_unknown)
                for name in sorted(hosts, key=str)]
@@ -329,31 +440,38 @@ def to_json(report):
     return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _host_stats(host):
+    item = {
+        "state": host["state"],
+        "ready": host["summary"]["ready"],
+        "passes_gate": host["passes_gate"],
+        "blockers": host["summary"]["blockers"],
+        "warnings": host["summary"]["warnings"],
+        "unknown": host["summary"]["unknown"],
+        "blocker_ids": finding_ids(host["findings"], "blocker"),
+        "warning_ids": finding_ids(host["findings"], "warning"),
+        "unknown_ids": finding_ids(host["findings"], status="unknown"),
+    }
+    if host.get("pipeline"):
+        item["pipeline"] = host["pipeline"]
+    return item
+
+
 def stats(report, report_json=None, report_html=None):
     """The set_stats artifacts an AWX workflow branches on."""
     summary = report["summary"]
-    return {
+    result = {
         "report_json": report_json,
         "report_html": report_html,
         "generated_at": report["generated_at"],
         "all_pass": summary["all_pass"],
         "ready_hosts": summary["hosts_by_state"]["ready"],
         "failing_hosts": summary["failing_hosts"],
-        "hosts": {
-            host["name"]: {
-                "state": host["state"],
-                "ready": host["summary"]["ready"],
-                "passes_gate": host["passes_gate"],
-                "blockers": host["summary"]["blockers"],
-                "warnings": host["summary"]["warnings"],
-                "unknown": host["summary"]["unknown"],
-                "blocker_ids": finding_ids(host["findings"], "blocker"),
-                "warning_ids": finding_ids(host["findings"], "warning"),
-                "unknown_ids": finding_ids(host["findings"], status="unknown"),
-            }
-            for host in report["hosts"]
-        },
+        "hosts": {host["name"]: _host_stats(host) for host in report["hosts"]},
     }
+    if "pipeline" in summary:
+        result["pipeline"] = summary["pipeline"]
+    return result
 
 
 # ---------------------------------------------------------------------------------------
@@ -424,6 +542,52 @@ _KEY_FACTS = {
     "required": _KEY_SECTIONS + ["gatherer", "schema_version"],
     "additionalProperties": False,
 }
+_STEP_LIST = {"type": "array", "items": {"type": "string"}}
+_PIPELINE = {
+    "type": ["object", "null"],
+    "description": "Outcome of this host in a generalize or refresh run (module_utils/pipeline.py "
+                   "host_outcome()); absent in preflight and verify reports.",
+    "properties": {
+        "status": {"enum": list(PIPELINE_STATUS_ORDER),
+                   "description": "; ".join("%s: %s" % item for item in PIPELINE_STATUS_MEANINGS.items())},
+        "kind": _nullable("string", "physical, vm or hyperv_host."),
+        "flow": _nullable("string", "generalize or refresh."),
+        "failed_step": _nullable("string", "The step the host stopped at."),
+        "error": _nullable("string", "Why it stopped, or why it never started."),
+        "planned_steps": _STEP_LIST,
+        "completed_steps": _STEP_LIST,
+        "remaining_steps": _STEP_LIST,
+        "capture": {
+            "type": ["object", "null"],
+            "description": "The captured WIM.",
+            "properties": {"dest": _nullable("string", "Path of the WIM where it was written."),
+                           "index": {"type": ["integer", "null"]},
+                           "sha256": _nullable("string", "SHA-256 of the WIM."),
+                           "backend": _nullable("string", "wimlib, hyperv_vm or winpe.")},
+            "additionalProperties": False,
+        },
+        "verify": {
+            "type": ["object", "null"],
+            "description": "The offline verification of the captured image.",
+            "properties": {"ready": {"type": ["boolean", "null"]},
+                           "blocker_ids": _ID_LIST, "warning_ids": _ID_LIST},
+            "additionalProperties": False,
+        },
+        "published": {
+            "type": ["object", "null"],
+            "description": "The image published into the store.",
+            "properties": {"id": _nullable("string", "Catalogue id."),
+                           "path": _nullable("string", "Path of the published WIM."),
+                           "manifest_path": _nullable("string", "Path of its manifest.")},
+            "additionalProperties": False,
+        },
+        "reverted": {"type": ["boolean", "null"],
+                     "description": "Refresh: whether the VM was reverted to its baseline at the end."},
+    },
+    "required": ["status", "kind", "flow", "failed_step", "error", "planned_steps", "completed_steps",
+                 "remaining_steps", "capture", "verify", "published"],
+    "additionalProperties": False,
+}
 REPORT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://github.com/winimage/generalize/schemas/report.schema.json",
@@ -456,6 +620,22 @@ REPORT_SCHEMA = {
                                    "required": list(STATE_ORDER), "additionalProperties": False},
                 "failing_hosts": _ID_LIST,
                 "all_pass": {"type": "boolean", "description": "Every host passes the gate."},
+                "pipeline": {
+                    "type": "object",
+                    "description": "Hosts per pipeline status; only in generalize and refresh reports.",
+                    "properties": {
+                        "counts": {"type": "object",
+                                   "properties": {s: {"type": "integer", "minimum": 0}
+                                                  for s in PIPELINE_STATUS_ORDER},
+                                   "required": list(PIPELINE_STATUS_ORDER), "additionalProperties": False},
+                        "hosts_by_status": {"type": "object",
+                                            "properties": {s: _ID_LIST for s in PIPELINE_STATUS_ORDER},
+                                            "required": list(PIPELINE_STATUS_ORDER),
+                                            "additionalProperties": False},
+                    },
+                    "required": ["counts", "hosts_by_status"],
+                    "additionalProperties": False,
+                },
             },
             "required": ["hosts", "states", "hosts_by_state", "failing_hosts", "all_pass"],
             "additionalProperties": False,
@@ -494,6 +674,7 @@ REPORT_SCHEMA = {
                     "error": _nullable("string", "Why there are no facts for this host."),
                     "facts": _KEY_FACTS,
                     "findings": {"type": "array", "items": _FINDING},
+                    "pipeline": _PIPELINE,
                 },
                 "required": ["name", "state", "summary", "passes_gate", "gate_reasons", "error", "facts",
                              "findings"],
@@ -569,8 +750,88 @@ def _domain_text(facts):
 
 
 def _host_order(host):
-    return (STATE_ORDER.index(host["state"]), -host["summary"]["blockers"],
+    # A generalize or refresh report lists the hosts whose pipeline did not complete first.
+    status = (host.get("pipeline") or {}).get("status")
+    pipeline_rank = PIPELINE_STATUS_ORDER.index(status) if status else 0
+    return (pipeline_rank, STATE_ORDER.index(host["state"]), -host["summary"]["blockers"],
             -host["summary"]["warnings"], host["name"])
+
+
+def _pipeline_badge(status):
+    return '<span class="state run-%s">%s</span>' % (status, _e(PIPELINE_STATUS_LABELS[status]))
+
+
+def _pipeline_tiles(report):
+    counts = report["summary"]["pipeline"]["counts"]
+    tiles = "".join(
+        '<div class="tile run-%s%s"><span class="n">%d</span> %s<small>%s</small></div>'
+        % (status, " muted" if counts[status] == 0 else "", counts[status],
+           _e(PIPELINE_STATUS_LABELS[status]), _e(PIPELINE_STATUS_MEANINGS[status]))
+        for status in PIPELINE_STATUS_ORDER)
+    return '<p class="caption">Pipeline</p><div class="tiles">%s</div><p class="caption">Readiness</p>' % tiles
+
+
+def _short_sha(sha256):
+    return (sha256 or "")[:12]
+
+
+def _image_text(outcome):
+    capture = outcome.get("capture")
+    if not capture:
+        return ""
+    return '<code title="%s">%s</code> %s' % (_e(capture.get("sha256")), _e(_short_sha(capture.get("sha256"))),
+                                              _e(capture.get("backend")))
+
+
+def _verify_text(outcome):
+    verify = outcome.get("verify")
+    if not verify:
+        return ""
+    if verify.get("blocker_ids"):
+        return '%s %s' % (_badge("blocker", text="blocked"), _e(", ".join(verify["blocker_ids"])))
+    if verify.get("ready"):
+        warnings = verify.get("warning_ids") or []
+        return "ready" + (" (%d warning%s)" % (len(warnings), "" if len(warnings) == 1 else "s") if warnings else "")
+    return "not ready"
+
+
+def _stopped_text(outcome):
+    if not outcome.get("failed_step") and outcome["status"] in PIPELINE_DONE:
+        return ""
+    step = outcome.get("failed_step") or ""
+    return '<strong>%s</strong><span class="why">%s</span>' % (_e(step), _e(outcome.get("error")))
+
+
+def _pipeline_section(hosts):
+    """One row per host: how far its pipeline got and what it produced."""
+    with_revert = any("reverted" in (h.get("pipeline") or {}) for h in hosts)
+    rows = []
+    for host in hosts:
+        outcome = host.get("pipeline")
+        if not outcome:
+            continue
+        published = outcome.get("published") or {}
+        revert = ""
+        if with_revert:
+            reverted = outcome.get("reverted")
+            revert = '<td>%s</td>' % ("" if "reverted" not in outcome else "yes" if reverted
+                                      else '<strong class="bad">NOT reverted</strong>')
+        rows.append(
+            '<tr data-host="%s" data-status="%s"><th scope="row" class="host">%s</th><td>%s</td><td>%s</td>'
+            '<td class="stopped">%s</td><td>%s</td><td>%s</td><td><code>%s</code></td>%s</tr>'
+            % (_e(host["name"].lower()), outcome["status"], _e(host["name"]), _e(outcome.get("kind")),
+               _pipeline_badge(outcome["status"]), _stopped_text(outcome), _image_text(outcome),
+               _verify_text(outcome), _e(published.get("id")), revert))
+    if not rows:
+        return ""
+    return (
+        '<section id="pipeline"><h2>Pipeline</h2>'
+        '<p class="legend">How far each host got; hosts that did not complete come first.</p>'
+        '<div class="scroll"><table class="pipeline"><thead><tr><th scope="col">Host</th><th scope="col">Kind</th>'
+        '<th scope="col">Status</th><th scope="col">Stopped at</th><th scope="col">Captured WIM</th>'
+        '<th scope="col">Verify</th><th scope="col">Published</th>%s</tr></thead><tbody>%s</tbody></table></div>'
+        '</section>'
+    ) % ('<th scope="col">Reverted</th>' if with_revert else "", "".join(rows))
 
 
 def _tiles(report):
@@ -605,6 +866,7 @@ def _filters(report):
 
 def _matrix(report, hosts, anchors):
     findings = report["findings"]
+    with_pipeline = "pipeline" in report["summary"]
     head = "".join(
         '<th class="col sev-%s" data-finding="%s" data-severity="%s" scope="col">'
         '<a href="#%s" title="%s"><span>%s</span></a></th>'
@@ -630,20 +892,25 @@ def _matrix(report, hosts, anchors):
         else:
             machine = '%s<span class="dom">%s</span>' % (
                 _e(_os_text(host["facts"])), _e(_domain_text(host["facts"])))
+        run = ""
+        if with_pipeline:
+            status = (host.get("pipeline") or {}).get("status")
+            run = "<td>%s</td>" % (_pipeline_badge(status) if status else "")
         rows.append(
-            '<tr data-host="%s" data-state="%s"><th scope="row" class="host">%s</th><td>%s</td>'
+            '<tr data-host="%s" data-state="%s"><th scope="row" class="host">%s</th>%s<td>%s</td>'
             '<td class="machine">%s</td>%s</tr>'
-            % (_e(host["name"].lower()), host["state"], _e(host["name"]),
+            % (_e(host["name"].lower()), host["state"], _e(host["name"]), run,
                _state_badge(host["state"]), machine, "".join(cells)))
     return (
         '<section id="matrix"><h2>Hosts &times; findings</h2>'
         '<p class="legend">%s blocker %s warning %s info %s could not be checked (facts missing). '
         'Hosts are listed worst first; columns are finding ids, blockers first.</p>'
-        '<div class="scroll"><table class="matrix"><thead><tr><th scope="col">Host</th>'
+        '<div class="scroll"><table class="matrix"><thead><tr><th scope="col">Host</th>%s'
         '<th scope="col">Verdict</th><th scope="col">Windows</th>%s</tr>'
         '</thead><tbody>%s</tbody></table></div></section>'
     ) % (_badge("blocker", text="B"), _badge("warning", text="W"), _badge("info", text="I"),
-         _badge("blocker", "unknown", "?"), head, "".join(rows))
+         _badge("blocker", "unknown", "?"), '<th scope="col">Pipeline</th>' if with_pipeline else "",
+         head, "".join(rows))
 
 
 def _finding_sections(report, hosts, anchors):
@@ -673,20 +940,21 @@ def _finding_sections(report, hosts, anchors):
     return '<section id="findings"><h2>Findings</h2>%s</section>' % "".join(sections)
 
 
-def _no_facts_section(hosts):
+def _no_facts_section(hosts, pipeline_run=False):
     missing = [h for h in hosts if h["error"]]
     if not missing:
         return ""
     items = "".join('<li data-host="%s"><strong>%s</strong>: %s</li>'
                     % (_e(h["name"].lower()), _e(h["name"]), _e(h["error"])) for h in missing)
+    why = ("No readiness facts of these hosts come from this run; their pipeline status says whether they "
+           "completed." if pipeline_run else "Nothing is known about these hosts, so they fail the gate.")
     return ('<section id="no-facts"><h2>Hosts without facts</h2>'
-            '<p>Nothing is known about these hosts, so they fail the gate.</p><ul>%s</ul></section>'
-            % items)
+            '<p>%s</p><ul>%s</ul></section>' % (why, items))
 
 
 _CSS = """
 :root{--blocker:#b71c1c;--warning:#f2a900;--info:#1565c0;--ready:#2e7d32;--nofacts:#455a64;
---unknown:#6a1b9a;--line:#d0d4d9;--ink:#1b1f24;--soft:#5b6470;font-family:system-ui,-apple-system,
+--unknown:#6a1b9a;--failed:#d84315;--line:#d0d4d9;--ink:#1b1f24;--soft:#5b6470;font-family:system-ui,-apple-system,
 "Segoe UI",Roboto,Arial,sans-serif;color:var(--ink);background:#fff}
 body{margin:0 auto;max-width:1400px;padding:16px 24px 48px;line-height:1.4}
 [hidden]{display:none!important}
@@ -698,6 +966,15 @@ h3{font-size:1.05rem;margin:0 0 6px}.meta{color:var(--soft);margin:0 0 12px}
 font-size:.8rem;opacity:.92}.tile.muted{opacity:.35}
 .state-blocked{background:var(--blocker)}.state-no_facts{background:var(--nofacts)}
 .state-unknown{background:var(--unknown)}.state-ready{background:var(--ready)}
+.run-failed{background:var(--failed)}.run-blocked{background:var(--blocker)}.run-not_run{background:var(--nofacts)}
+.run-checked{background:var(--info)}.run-published{background:var(--ready)}
+.caption{margin:10px 0 0;font-weight:600;color:var(--soft);text-transform:uppercase;font-size:.75rem;
+letter-spacing:.05em}
+.pipeline th,.pipeline td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+.pipeline thead th{background:#f3f5f7}.pipeline code{font-size:.8rem;white-space:nowrap}
+.pipeline th.host{font-family:ui-monospace,Consolas,monospace;white-space:nowrap}
+.pipeline td.stopped{max-width:32em}.pipeline .why{display:block;font-size:.8rem;color:var(--soft)}
+.pipeline .bad{color:var(--blocker)}
 .state{display:inline-block;color:#fff;border-radius:4px;padding:1px 8px;font-weight:600;font-size:.85rem;
 white-space:nowrap}
 .badge{display:inline-block;min-width:1.3em;text-align:center;border-radius:4px;padding:0 5px;
@@ -808,7 +1085,9 @@ _JS = """
       });
       article.hidden = !(findingShown(article) && any);
     });
-    document.querySelectorAll("#no-facts li").forEach(function (item) { item.hidden = !hostShown(item); });
+    document.querySelectorAll("#no-facts li, #pipeline tbody tr").forEach(function (item) {
+      item.hidden = !hostShown(item);
+    });
     document.getElementById("filter-count").textContent = shown + " of " + rows.length + " hosts shown";
     document.body.dataset.filtered = narrowed || host ? "yes" : "no";
     if (updateUrl) { toUrl(severities, host, finding); }
@@ -840,6 +1119,10 @@ def render_html(report):
         " and on rules that could not be checked" if report["gate"]["fail_on_unknown"] else "")
     if report["gate"]["fail_on"] == "never":
         gate_text = "findings never fail a host"
+    pipeline_run = "pipeline" in summary
+    if pipeline_run:
+        gate_text = "hosts fail when their pipeline did not complete" + (
+            "" if report["gate"]["fail_on"] == "never" else " or on %s findings" % report["gate"]["fail_on"])
     # Only the page's own style and script may run: even an escaping bug could not load or run more.
     policy = "default-src 'none'; style-src %s; script-src %s; img-src data:; base-uri 'none'; form-action 'none'" % (
         _csp_hash(_CSS), _csp_hash(_JS))
@@ -851,12 +1134,13 @@ def render_html(report):
         '<title>%s</title><style>%s</style></head>'
         '<body data-filtered="no"><header><h1>%s</h1>'
         '<p class="meta">%d host%s &middot; phase %s &middot; generated %s &middot; gate: %s &middot; '
-        '%d failing</p>%s</header>%s%s%s%s'
+        '%d failing</p>%s%s</header>%s%s%s%s%s'
         '<footer>Written by %s (report schema %s). The same data is in report.json beside this page.'
         '</footer><script>%s</script></body></html>\n'
     ) % (
         policy, REPORT_KIND, REPORT_SCHEMA_VERSION, _e(report["title"]), _CSS, _e(report["title"]),
         summary["hosts"], "" if summary["hosts"] == 1 else "s", _e(report["phase"]),
-        _e(report["generated_at"]), _e(gate_text), len(summary["failing_hosts"]), _tiles(report),
-        _filters(report), _matrix(report, hosts, anchors), _finding_sections(report, hosts, anchors),
-        _no_facts_section(hosts), REPORT_KIND, REPORT_SCHEMA_VERSION, _JS)
+        _e(report["generated_at"]), _e(gate_text), len(summary["failing_hosts"]),
+        _pipeline_tiles(report) if pipeline_run else "", _tiles(report), _filters(report), _pipeline_section(hosts),
+        _matrix(report, hosts, anchors), _finding_sections(report, hosts, anchors),
+        _no_facts_section(hosts, pipeline_run), REPORT_KIND, REPORT_SCHEMA_VERSION, _JS)

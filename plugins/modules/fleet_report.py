@@ -16,6 +16,9 @@ description:
     host name and finding id) into O(dest).
   - Runs on the controller; call it once for the whole play with C(run_once) and
     C(delegate_to) set to C(localhost). The C(winimage.generalize.preflight) role does exactly that.
+  - At the end of a generalize or refresh run (O(phase=generalize) or O(phase=refresh)) each host
+    also carries its C(pipeline) outcome; the role C(winimage.generalize.generalize) (tasks_from
+    C(summary)) writes that final report.
   - Both files are written to temporary files in O(dest) and renamed into place, so a failure
     never leaves a half-written report and never destroys the previous one.
   - Only a few key facts per host are copied (OS product and build, domain membership,
@@ -35,11 +38,17 @@ options:
     required: true
   hosts:
     description:
-      - Host name -> V({facts, findings, error}).
+      - Host name -> V({facts, findings, error, pipeline}).
       - C(facts) is the readiness facts document (see C(docs/facts.md)), C(findings) the list the
         P(winimage.generalize.findings#filter) filter returned for it.
       - C(error) says why a host has no facts. A host with neither facts nor error (an empty
-        mapping) is reported as failed earlier in the play. Hosts without facts always fail the gate.
+        mapping) is reported as failed earlier in the play. Hosts without facts always fail the gate,
+        unless they carry a C(pipeline) outcome.
+      - C(pipeline) (optional) is the host's outcome of a generalize or refresh run - an item of
+        C(hosts) of the P(winimage.generalize.pipeline_summary#filter) filter (C(status) published, checked,
+        blocked, failed or not_run, the steps, C(failed_step), C(error), C(capture), C(verify),
+        C(published), C(reverted)). A host whose pipeline did not complete (status other than published
+        or checked) fails the gate; its findings add to that according to O(fail_on).
     type: dict
     required: true
   title:
@@ -47,10 +56,12 @@ options:
     type: str
     default: Windows image readiness
   phase:
-    description: Which rules produced the findings; shown in the report.
+    description:
+      - Which rules produced the findings (V(preflight), V(verify)), or which run the report ends
+        (V(generalize), V(refresh)); shown in the report and in the failure messages.
     type: str
     default: preflight
-    choices: [preflight, verify]
+    choices: [preflight, verify, generalize, refresh]
   fail_on:
     description:
       - The lowest severity that fails a host (V(never) - findings never fail a host).
@@ -124,6 +135,8 @@ hosts:
     - Per host - C(state) (V(blocked), V(no_facts), V(unknown) or V(ready)), C(summary) (the
       P(winimage.generalize.findings_summary#filter) counts; C(ready) is false for a host without
       facts), C(passes_gate), C(gate_reasons) and C(fail_message) (empty when the host passes).
+    - With pipeline outcomes, the gate reasons of a host whose pipeline did not complete start with
+      C(stopped at step <step>: <error>).
   returned: success
   type: dict
   sample: {"ref-2019": {"state": "blocked", "passes_gate": false,
@@ -133,6 +146,7 @@ stats:
   description:
     - Compact per-host readiness and the report paths, shaped for M(ansible.builtin.set_stats)
       so an AWX workflow can branch on them.
+    - With pipeline outcomes, each host also has C(pipeline) and the top level C(pipeline) (hosts per status).
   returned: success
   type: dict
 """
@@ -238,7 +252,7 @@ def run_module():
             dest=dict(type="path", required=True),
             hosts=dict(type="dict", required=True),
             title=dict(type="str", default="Windows image readiness"),
-            phase=dict(type="str", default="preflight", choices=["preflight", "verify"]),
+            phase=dict(type="str", default="preflight", choices=list(fleet.PHASES)),
             fail_on=dict(type="str", default="blocker", choices=list(fleet.FAIL_ON_CHOICES)),
             fail_on_unknown=dict(type="bool", default=True),
         ),

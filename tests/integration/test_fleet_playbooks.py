@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -33,6 +34,7 @@ if str(SUPPORT) not in sys.path:
 from winimage_testdata.fixtures import winimage_artifacts  # noqa: E402,F401 pylint: disable=unused-import
 
 COLLECTIONS = ROOT / ".build" / "collections"
+REPORT_SCHEMA = ROOT / "schemas" / "report.schema.json"
 FACTS = ROOT / "tests" / "data" / "facts"
 HOOKS = ROOT / "tests" / "integration" / "fleet_hooks"
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
@@ -157,10 +159,12 @@ def run(base, playbook, *extra):
     completed = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", "inventory.yml", playbook] + list(extra),
                                cwd=str(base), env=env, capture_output=True, text=True, timeout=900, check=False)
     summary_path = base / "reports" / "summary.json"
+    report_path = base / "reports" / "report.json"
     return {
         "rc": completed.returncode,
         "output": completed.stdout + completed.stderr,
         "summary": json.loads(summary_path.read_text()) if summary_path.exists() else None,
+        "report": json.loads(report_path.read_text()) if report_path.exists() else None,
         "records": {path.stem: path.read_text().split() for path in sorted((base / "records").glob("*.log"))},
     }
 
@@ -168,6 +172,19 @@ def run(base, playbook, *extra):
 def catalog(base):
     path = base / "store" / "catalog.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def manifest(base, family):
+    entry = next(image for image in catalog(base)["images"] if image.get("family") == family)
+    return json.loads((base / "store" / entry["manifest"]).read_text())
+
+
+def final_report(result):
+    """The fleet report the run wrote last, checked against the published schema; host name -> entry."""
+    report = result["report"]
+    assert report is not None, "no report.json in the report directory:\n" + result["output"][-3000:]
+    jsonschema.validate(report, json.loads(REPORT_SCHEMA.read_text()))
+    return {host["name"]: host for host in report["hosts"]}
 
 
 def published_families(base):
@@ -280,6 +297,50 @@ def test_check_mode_runs_the_preflight_only_and_says_so(generalize_check_run):
     assert result["summary"]["check_mode"] is True
 
 
+def test_the_final_report_holds_each_hosts_pipeline_and_preflight(generalize_run):
+    base, result = generalize_run
+    report = result["report"]
+    hosts = final_report(result)
+    assert report["phase"] == "generalize" and sorted(hosts) == sorted(GENERALIZE_HOSTS)
+    statuses = {name: (host["pipeline"]["status"], host["pipeline"]["failed_step"]) for name, host in hosts.items()}
+    assert statuses == {"pc-ready": ("published", None), "pc-blocked": ("blocked", "preflight"),
+                        "vm-hyperv": ("published", None), "vm-vmware": ("published", None),
+                        "vm-broken": ("failed", "sysprep"), "hv-host": ("published", None)}
+    # The preflight findings of the blocked host, and the gate that fails the hosts that stopped.
+    assert {"pending_reboot", "bitlocker_on"} <= {f["id"] for f in hosts["pc-blocked"]["findings"]}
+    assert hosts["pc-blocked"]["state"] == "blocked" and hosts["pc-ready"]["facts"]["os"]["build"]
+    assert report["summary"]["failing_hosts"] == ["pc-blocked", "vm-broken"]
+    assert hosts["vm-broken"]["gate_reasons"][0].startswith("stopped at step sysprep: test hook: planned failure")
+    # What each published host produced, as the catalogue knows it.
+    for name in ("pc-ready", "vm-hyperv", "vm-vmware", "hv-host"):
+        entry = next(image for image in catalog(base)["images"] if image.get("family") == name)
+        assert hosts[name]["pipeline"]["published"]["id"] == entry["id"]
+        assert hosts[name]["pipeline"]["capture"]["sha256"] == entry["sha256"]
+        assert hosts[name]["pipeline"]["verify"]["ready"] is True
+    assert report["summary"]["pipeline"]["counts"] == result["summary"]["counts"]
+    page = (base / "reports" / "report.html").read_text()
+    assert 'id="pipeline"' in page and hosts["vm-vmware"]["pipeline"]["capture"]["sha256"][:12] in page
+
+
+def test_dism_captures_are_published_as_dism(generalize_run):
+    base, result = generalize_run
+    backends = {name: result["summary"]["hosts"][name]["capture"]["backend"]
+                for name in ("vm-hyperv", "hv-host", "vm-vmware")}
+    assert backends == {"vm-hyperv": "hyperv_vm", "hv-host": "winpe", "vm-vmware": "wimlib"}
+    # The manifest names the tool that wrote the WIM: hyperv_vm and winpe both run DISM.
+    assert {name: manifest(base, name)["capture"]["backend"] for name in backends} == {
+        "vm-hyperv": "dism", "hv-host": "dism", "vm-vmware": "wimlib"}
+
+
+def test_the_check_run_report_says_what_was_checked(generalize_check_run):
+    unused_base, result = generalize_check_run
+    hosts = final_report(result)
+    assert {name: host["pipeline"]["status"] for name, host in hosts.items()} == {
+        "pc-ready": "checked", "pc-blocked": "blocked", "vm-hyperv": "checked", "vm-vmware": "checked",
+        "vm-broken": "checked", "hv-host": "checked"}
+    assert result["report"]["summary"]["failing_hosts"] == ["pc-blocked"]
+
+
 # --------------------------------------------------------------------------- refresh.yml
 
 def test_refresh_order_for_each_reference(refresh_run):
@@ -314,6 +375,20 @@ def test_refresh_summary(refresh_run):
     summary = result["summary"]
     assert summary["kind"] == "winimage.generalize.refresh_summary"
     assert summary["counts"]["published"] == 2 and summary["counts"]["failed"] == 2
+
+
+def test_the_refresh_report_holds_status_failed_step_and_revert(refresh_run):
+    unused_base, result = refresh_run
+    hosts = final_report(result)
+    assert result["report"]["phase"] == "refresh"
+    outcomes = {name: (host["pipeline"]["status"], host["pipeline"]["failed_step"], host["pipeline"]["reverted"])
+                for name, host in hosts.items()}
+    assert outcomes == {"ref-hyperv": ("published", None, True), "ref-vmware": ("published", None, True),
+                        "ref-failing": ("failed", "capture", True), "ref-gone": ("failed", "windows_update", True)}
+    # ref-gone stopped before its preflight: no facts, and the report says why.
+    assert hosts["ref-gone"]["state"] == "no_facts" and "windows_update" in hosts["ref-gone"]["error"]
+    assert hosts["ref-failing"]["facts"] is not None
+    assert result["report"]["summary"]["failing_hosts"] == ["ref-failing", "ref-gone"]
 
 
 def test_refresh_check_mode_only_inspects_and_says_so(refresh_check_run):

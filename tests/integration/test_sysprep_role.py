@@ -49,7 +49,8 @@ FAKE_MODULE = textwrap.dedent('''\
         args = dict((k, v) for k, v in module.params.items() if v is not None)
         if "answer_file_xml" in args:
             args["answer_file_xml"] = {"length": len(args["answer_file_xml"]),
-                                       "has_join_password": %(secret)r in args["answer_file_xml"]}
+                                       "has_join_password": %(secret)r in args["answer_file_xml"],
+                                       "masked_text": args["answer_file_xml"].replace(%(secret)r, "********")}
         kind = args.get("operation", "%(name)s")
         host["calls"].append(dict(args, module="%(name)s"))
         answers = host["script"][kind]
@@ -78,6 +79,35 @@ PLAYBOOK = textwrap.dedent('''\
           specialize:
             network: {interfaces: [{alias: Ethernet, dns_servers: [10.0.0.10]}]}
             domain_join: {domain: corp.example.com, username: svc-join, password: "{{ vault_join_password }}"}
+      roles:
+        - winimage.generalize.sysprep
+''')
+
+
+# The remediation roles' fragments as the generalize playbook hands them over: the drivers role's
+# generalize settings, then a fragment that repeats one command of the user's and adds another.
+PLAYBOOK_FRAGMENTS = textwrap.dedent('''\
+    - hosts: localhost
+      gather_facts: false
+      vars:
+        vault_join_password: "%(secret)s"
+        sysprep_after: quit
+        sysprep_poll_interval: 1
+        drivers_answer_file_settings:
+          generalize: {persist_all_device_installs: true}
+        hyperv_host_answer_file_settings:
+          specialize:
+            restore_hypervisor_launch: true
+            run_synchronous: [{path: 'cmd /c echo second'}, {path: 'cmd /c echo first'}]
+        sysprep_answer_file:
+          generalize: {persist_all_device_installs: false}
+          specialize:
+            run_synchronous: [{path: 'cmd /c echo first'}]
+            domain_join: {domain: corp.example.com, username: svc-join, password: "{{ vault_join_password }}"}
+        sysprep_answer_file_fragments:
+          - "{{ drivers_answer_file_settings }}"
+          - "{{ hyperv_host_answer_file_settings | default({}) }}"
+          - "{{ missing_role_settings | default({}) }}"
       roles:
         - winimage.generalize.sysprep
 ''')
@@ -122,14 +152,14 @@ def fake_collection(tmp_path):
     return tmp_path / "collections"
 
 
-def run_role(tmp_path, script, *options):
+def run_role(tmp_path, script, *options, playbook_text=PLAYBOOK):
     playbook_bin = Path(sys.executable).parent / "ansible-playbook"
     if not playbook_bin.exists():
         pytest.skip("ansible-playbook is not installed next to this Python")
     host_file = tmp_path / "host.json"
     host_file.write_text(json.dumps({"script": script, "calls": []}))
     playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAYBOOK % {"secret": JOIN_PASSWORD})
+    playbook.write_text(playbook_text % {"secret": JOIN_PASSWORD})
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(fake_collection(tmp_path)), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_HOME=str(tmp_path / "home"),
@@ -193,3 +223,24 @@ def test_role_in_check_mode_reads_the_state_and_starts_nothing(tmp_path):
     assert [c.get("operation") for c in calls] == ["status"]
     assert "check mode, would run: %WINDIR%" in output
     assert "sysprep.exe /generalize /oobe /quiet /quit /unattend:" in output
+
+
+@pytest.mark.slow
+def test_role_merges_the_answer_file_fragments_in_order(tmp_path):
+    completed, calls = run_role(tmp_path, {
+        "status": [status("IMAGE_STATE_COMPLETE"), status("IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE")],
+        "start": [{"changed": True, "started": True, "reason": "started", "command": "sysprep.exe"}],
+        "cleanup": [{"changed": True, "removed": [], "task_removed": True}],
+    }, playbook_text=PLAYBOOK_FRAGMENTS)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    start = next(c for c in calls if c.get("operation") == "start")
+    xml = start["answer_file_xml"]["masked_text"]
+    # The drivers fragment wins over the user's setting; the user's password is still there.
+    assert "<PersistAllDeviceInstalls>true</PersistAllDeviceInstalls>" in xml
+    assert start["answer_file_xml"]["has_join_password"] is True
+    # Lists are appended: the repeated command once, after the new one; the Hyper-V launch is added.
+    assert xml.count("cmd /c echo first") == 1
+    assert xml.index("cmd /c echo second") < xml.index("cmd /c echo first")
+    assert "hypervisorlaunchtype auto" in xml
+    assert JOIN_PASSWORD not in output

@@ -345,6 +345,137 @@ def test_report_without_findings_says_so():
 
 def test_failure_message_speaks_the_verify_phase():
     message = report.failure_message("win11.wim", ["1 blocker: The image is not generalized"], "blocker",
-                                      phase="verify")
+                                     phase="verify")
     assert message.startswith("win11.wim must not be deployed (verify_fail_on=blocker): ")
     assert "sysprep" not in message.split(":")[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Pipeline outcomes (the report at the end of generalize.yml and refresh.yml)
+# ---------------------------------------------------------------------------------------
+
+def outcome(status, failed_step=None, error=None, **extra):
+    """A pipeline.host_outcome() for one host, as the pipeline_summary filter returns it."""
+    completed = ["preflight", "domain_unjoin", "sysprep", "capture", "verify", "publish"]
+    if failed_step:
+        completed = completed[:completed.index(failed_step)] if failed_step in completed else []
+    value = {"name": "ignored", "kind": "vm", "flow": "generalize", "status": status,
+             "planned_steps": ["preflight", "domain_unjoin", "sysprep", "capture", "verify", "publish"],
+             "completed_steps": completed, "remaining_steps": [], "failed_step": failed_step, "error": error,
+             "preflight": {"ready": True, "blocker_ids": [], "warning_ids": []},
+             "capture": None, "verify": None, "published": None}
+    if status == "published":
+        value.update(capture={"dest": "/srv/capture/h.wim", "index": 1, "sha256": "ab12" * 16, "backend": "hyperv_vm"},
+                     verify={"ready": True, "blocker_ids": [], "warning_ids": ["pagefile_present"]},
+                     published={"id": "h-20260110-1", "path": "/store/h-20260110-1.wim",
+                                "manifest_path": "/store/h-20260110-1.json"})
+    value.update(extra)
+    return value
+
+
+def pipeline_fleet():
+    hosts = fleet()
+    del hosts["ref-unknown"], hosts["ref-warn"]
+    hosts["ref-clean"]["pipeline"] = outcome("published")
+    hosts["ref-blocked"]["pipeline"] = outcome("blocked", "preflight", "ref-blocked is not ready for sysprep")
+    hosts["ref-gone"] = {"pipeline": outcome("failed", "windows_update", "the host stopped answering", reverted=False)}
+    hosts["ref-sysprep"] = {"facts": facts_for("ref-sysprep"), "findings": [],
+                            "pipeline": outcome("failed", "sysprep", "sysprep failed: see setuperr.log")}
+    return hosts
+
+
+def test_pipeline_outcome_is_kept_and_validates_against_the_schema():
+    rep = report.build_report(pipeline_fleet(), NOW, phase="generalize", fail_on="never")
+    assert rep["schema_version"] == "1.1"
+    jsonschema.validate(rep, json.loads(PUBLISHED_SCHEMA.read_text(encoding="utf-8")))
+    clean = host(rep, "ref-clean")["pipeline"]
+    assert clean["status"] == "published" and clean["published"]["id"] == "h-20260110-1"
+    assert clean["capture"]["backend"] == "hyperv_vm" and clean["verify"]["warning_ids"] == ["pagefile_present"]
+    # Only the documented keys: the preflight summary is already the host's findings.
+    assert "preflight" not in clean and "name" not in clean
+    assert host(rep, "ref-sysprep")["pipeline"]["failed_step"] == "sysprep"
+    assert host(rep, "ref-gone")["pipeline"]["reverted"] is False
+    assert rep["summary"]["pipeline"]["hosts_by_status"] == {
+        "failed": ["ref-gone", "ref-sysprep"], "blocked": ["ref-blocked"], "not_run": [], "checked": [],
+        "published": ["ref-clean"]}
+
+
+def test_a_report_without_pipelines_has_no_pipeline_keys():
+    rep = report.build_report(fleet(), NOW)
+    assert "pipeline" not in rep["summary"] and not any("pipeline" in h for h in rep["hosts"])
+    assert 'id="pipeline"' not in report.render_html(rep)
+
+
+def test_the_pipeline_gate_fails_the_hosts_that_did_not_complete():
+    rep = report.build_report(pipeline_fleet(), NOW, phase="generalize", fail_on="never")
+    assert rep["summary"]["failing_hosts"] == ["ref-blocked", "ref-gone", "ref-sysprep"]
+    assert host(rep, "ref-sysprep")["gate_reasons"] == ["stopped at step sysprep: sysprep failed: see setuperr.log"]
+    # A host that stopped before its preflight has no facts, and the report says why.
+    gone = host(rep, "ref-gone")
+    assert gone["state"] == "no_facts" and "windows_update" in gone["error"]
+    message = report.failure_message("ref-sysprep", host(rep, "ref-sysprep")["gate_reasons"], "never",
+                                     phase="generalize")
+    assert message.startswith("ref-sysprep did not complete the pipeline: stopped at step sysprep")
+    assert report.failure_message("r", ["x"], "never", phase="refresh").startswith("r did not complete the refresh")
+
+
+def test_a_checked_host_without_facts_passes_the_pipeline_gate():
+    rep = report.build_report({"ref-vm": {"pipeline": outcome("checked", planned_steps=["hypervisor_inspect"],
+                                                              completed_steps=["hypervisor_inspect"])}},
+                              NOW, phase="refresh", fail_on="never")
+    entry = host(rep, "ref-vm")
+    assert entry["passes_gate"] is True and entry["state"] == "no_facts"
+    assert "did not plan a preflight" in entry["error"]
+
+
+def test_findings_still_count_in_the_pipeline_gate_when_asked():
+    hosts = pipeline_fleet()
+    hosts["ref-clean"]["findings"] = [make_finding("low_disk_space", "preflight", "Only 4 GB free on C:.")]
+    rep = report.build_report(hosts, NOW, phase="generalize", fail_on="warning")
+    assert host(rep, "ref-clean")["gate_reasons"] == ["Little free space on the system volume [low_disk_space]"]
+
+
+def test_secrets_in_the_pipeline_outcome_are_masked():
+    hosts = {"h": {"facts": facts_for("h"), "pipeline": outcome(
+        "published", capture={"dest": "/c/h.wim", "index": "2", "sha256": "00", "backend": "wimlib",
+                              "share_password": SECRET})}}
+    rep = report.build_report(hosts, NOW, phase="generalize")
+    assert SECRET not in report.to_json(rep) and SECRET not in report.render_html(rep)
+    assert host(rep, "h")["pipeline"]["capture"]["index"] == 2
+    # Error text is kept as is, but password-like keys never pass.
+    hosts["h"]["pipeline"]["published"] = {"id": "x", "path": "p", "manifest_path": "m", "token": SECRET}
+    assert SECRET not in report.to_json(report.build_report(hosts, NOW, phase="generalize"))
+
+
+@pytest.mark.parametrize("pipeline, fragment", [
+    ("published", "pipeline must be the host's pipeline outcome mapping"),
+    ({"status": "done"}, "pipeline.status must be one of failed, blocked"),
+    ({"status": "failed", "completed_steps": "capture"}, "completed_steps must be a list"),
+    ({"status": "failed", "capture": ["x"]}, "capture must be a mapping or null"),
+])
+def test_bad_pipeline_input_names_the_host_and_the_key(pipeline, fragment):
+    with pytest.raises(report.ReportInputError, match=re.escape(fragment)) as raised:
+        report.build_report({"ref-1": {"pipeline": pipeline}}, NOW)
+    assert "hosts['ref-1']" in str(raised.value)
+
+
+def test_stats_carry_the_pipeline_of_each_host():
+    stats = report.stats(report.build_report(pipeline_fleet(), NOW, phase="generalize", fail_on="never"))
+    assert stats["hosts"]["ref-sysprep"]["pipeline"]["failed_step"] == "sysprep"
+    assert stats["hosts"]["ref-clean"]["pipeline"]["published"]["id"] == "h-20260110-1"
+    assert stats["pipeline"]["counts"]["failed"] == 2
+
+
+def test_html_shows_the_pipeline_first_and_worst_first():
+    rep = report.build_report(pipeline_fleet(), NOW, phase="generalize", fail_on="never")
+    page = report.render_html(rep)
+    parse(page)  # well formed enough for the parser
+    section = page[page.index('<section id="pipeline">'):page.index('<section id="matrix">')]
+    rows = re.findall(r'<tr data-host="([^"]+)" data-status="([^"]+)">', section)
+    assert rows == [("ref-gone", "failed"), ("ref-sysprep", "failed"), ("ref-blocked", "blocked"),
+                    ("ref-clean", "published")]
+    assert ("ab12" * 16)[:12] in section and "h-20260110-1" in section and "hyperv_vm" in section
+    assert "NOT reverted" in section and "sysprep failed: see setuperr.log" in section
+    assert "hosts fail when their pipeline did not complete" in page
+    matrix = re.findall(r'<tr data-host="([^"]+)" data-state="([^"]+)">', page)
+    assert [name for name, state in matrix] == ["ref-gone", "ref-sysprep", "ref-blocked", "ref-clean"]

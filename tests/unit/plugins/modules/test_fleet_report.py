@@ -155,3 +155,21 @@ def test_corrupt_previous_report_is_replaced(tmp_path, capsys, clock):
     result = run(capsys, dest=str(tmp_path), hosts=hosts())
     assert result["changed"] is True
     assert json.loads((tmp_path / "report.json").read_text())["kind"] == "winimage.generalize.fleet_report"
+
+
+def test_generalize_phase_reports_the_pipeline_and_fails_hosts_that_stopped(tmp_path, capsys, clock):
+    given = hosts(reboot=False)
+    given["ref-a"]["pipeline"] = {"status": "failed", "kind": "vm", "flow": "generalize", "failed_step": "capture",
+                                  "error": "DISM failed", "planned_steps": ["preflight", "capture"],
+                                  "completed_steps": ["preflight"], "remaining_steps": [],
+                                  "capture": None, "verify": None, "published": None}
+    given["ref-b"]["pipeline"] = dict(given["ref-a"]["pipeline"], status="published", failed_step=None, error=None,
+                                      completed_steps=["preflight", "capture"],
+                                      published={"id": "ref-b-20260110-1", "path": "/s/b.wim", "manifest_path": "/s/b.json"})
+    result = run(capsys, dest=str(tmp_path), hosts=given, phase="generalize", fail_on="never")
+    assert result["hosts"]["ref-a"]["fail_message"].startswith(
+        "ref-a did not complete the pipeline: stopped at step capture: DISM failed.")
+    assert result["hosts"]["ref-b"]["passes_gate"] is True
+    assert result["stats"]["hosts"]["ref-b"]["pipeline"]["published"]["id"] == "ref-b-20260110-1"
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert written["phase"] == "generalize" and written["summary"]["pipeline"]["counts"]["failed"] == 1
