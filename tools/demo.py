@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, winimage.generalize contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The offline demo behind `make demo`: no Windows host needed.
@@ -40,10 +39,10 @@ CAPTURED_IMAGES = [
 def build_artifacts(builder):
     """Build the sample disks and WIMs; returns (reference hosts, images) with their paths."""
     hosts = {}
-    for name, kind, preset, _ in REFERENCE_VMS:
+    for name, kind, preset, dummy in REFERENCE_VMS:
         hosts[name] = str(builder.build(kind, preset=preset).path)
     images = []
-    for name, preset, _ in CAPTURED_IMAGES:
+    for name, preset, dummy in CAPTURED_IMAGES:
         images.append({"name": name, "path": str(builder.build("wim", preset=preset).path), "index": 1})
     return hosts, images
 

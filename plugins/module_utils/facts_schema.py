@@ -284,7 +284,7 @@ def empty_facts(kind, name, source=None, gathered_at=None):
 
 def get_field(facts, path):
     """Value at a dotted path, or None when the section or field is absent."""
-    section, _, field = path.partition(".")
+    section, dummy, field = path.partition(".")
     return (facts.get(section) or {}).get(field)
 
 

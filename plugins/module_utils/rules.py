@@ -146,8 +146,8 @@ def check_facts(facts):
         raise FactsError(
             "facts have no schema_version: pass the whole facts document returned by "
             "winimage.generalize.readiness_facts or winimage.generalize.image_facts")
-    expected_major = facts_schema.SCHEMA_VERSION.split(".")[0]
-    if str(version).split(".")[0] != expected_major:
+    expected_major = facts_schema.SCHEMA_VERSION.split(".", maxsplit=1)[0]
+    if str(version).split(".", maxsplit=1)[0] != expected_major:
         raise FactsError(
             "facts schema_version %r is not supported: this collection reads version %s.x; gather "
             "the facts again with this collection's modules" % (version, expected_major))
@@ -187,7 +187,7 @@ def _parse_bool(name, value):
 
 def _parse_list(name, value):
     if isinstance(value, str):
-        value = [part for part in value.split(",")]
+        value = value.split(",")
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
         raise OptionsError("option %s must be a list of user names, got %r" % (name, value))
     return [item.strip() for item in value if item.strip()]
@@ -1071,9 +1071,9 @@ def _switches(ctx, kinds):
       unknown_when="Hyper-V is installed and hyperv.switches is unknown.")
 def check_external_switch(ctx):
     """External virtual switches are bound to physical adapters that sysprep removes."""
-    applies, _ = _hyperv_gate(ctx, "hyperv_external_switch", blocker=False)
+    applies, unknown = _hyperv_gate(ctx, "hyperv_external_switch", blocker=False)
     if not applies:
-        return None
+        return unknown
     if not isinstance(ctx.get("hyperv.switches"), list):
         return ctx.unknown("hyperv_external_switch", "which virtual switches exist", ["hyperv.switches"])
     external = _switches(ctx, ("external",))
@@ -1094,9 +1094,9 @@ def check_external_switch(ctx):
 def check_internal_switch(ctx):
     """Internal or private virtual switches exist; Microsoft requires every virtual network to be
     deleted before sysprep."""
-    applies, _ = _hyperv_gate(ctx, "hyperv_internal_switch", blocker=False)
+    applies, unknown = _hyperv_gate(ctx, "hyperv_internal_switch", blocker=False)
     if not applies:
-        return None
+        return unknown
     if not isinstance(ctx.get("hyperv.switches"), list):
         return ctx.unknown("hyperv_internal_switch", "which virtual switches exist", ["hyperv.switches"])
     others = _switches(ctx, ("internal", "private"))
@@ -1116,9 +1116,9 @@ def check_internal_switch(ctx):
 def check_mac_range(ctx):
     """Hyper-V on Windows Server 2008 (6.0), which has no Hyper-V sysprep provider: the dynamic MAC
     address range is not cleared (and the hypervisor launch is not re-enabled in the new BCD store)."""
-    applies, _ = _hyperv_gate(ctx, "hyperv_mac_range", blocker=False)
+    applies, unknown = _hyperv_gate(ctx, "hyperv_mac_range", blocker=False)
     if not applies:
-        return None
+        return unknown
     if ctx.version is None:
         return ctx.unknown("hyperv_mac_range", "whether this Hyper-V version clears its MAC address range "
                            "during sysprep (only Windows Server 2008 R2 and later do)", ["os.version"])
@@ -1172,7 +1172,7 @@ def check_swap_files(ctx):
             "swap_files_captured",
             "The image contains %s: memory of the reference machine, possibly with secrets, and wasted space."
             % _join(present), {path: True for path, name in files if ctx.get(path) is True})
-    missing = [path for path, _ in files if ctx.get(path) is None]
+    missing = [path for path, name in files if ctx.get(path) is None]
     if missing:
         return ctx.unknown("swap_files_captured", "whether paging or hibernation files were captured", missing)
     return None

@@ -135,8 +135,8 @@ hosts:
     - Per host - C(state) (V(blocked), V(no_facts), V(unknown) or V(ready)), C(summary) (the
       P(winimage.generalize.findings_summary#filter) counts; C(ready) is false for a host without
       facts), C(passes_gate), C(gate_reasons) and C(fail_message) (empty when the host passes).
-    - With pipeline outcomes, the gate reasons of a host whose pipeline did not complete start with
-      C(stopped at step <step>: <error>).
+    - "With pipeline outcomes, the gate reasons of a host whose pipeline did not complete start with
+      C(stopped at step <step>: <error>)."
   returned: success
   type: dict
   sample: {"ref-2019": {"state": "blocked", "passes_gate": false,

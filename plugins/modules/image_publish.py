@@ -100,7 +100,7 @@ options:
       - The answer-file settings used for sysprep (the input of the answer-file builder). Every key that
         holds a password (C(password), C(administrator_password), C(machine_password), C(Password) ...)
         is removed; the manifest lists the removed paths.
-      - Redact them before they reach the module with the M(winimage.generalize.redact_secrets) filter,
+      - Redact them before they reach the module with the P(winimage.generalize.redact_secrets#filter) filter,
         so no password is ever a module argument.
     type: dict
   answer_file_redacted:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, winimage.generalize contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -102,7 +101,7 @@ def end_to_end(path, scratch):
     started = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-m", "ansible_collections.winimage.generalize.plugins.modules.image_facts",
-         str(arguments)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+         str(arguments)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
     elapsed = time.perf_counter() - started
     result = json.loads(completed.stdout)
     if result.get("failed"):
@@ -135,7 +134,7 @@ def measure_all(artifacts, repeat, scratch):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="0.5,4", help="padding sizes in GB, smallest first (default 0.5,4)")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--workdir", help="where to build (default: a temporary directory, removed)")
@@ -156,7 +155,7 @@ def main():
         table = measure_all(artifacts, options.repeat, workdir)
         print()
         print("%-8s %7s %10s %12s %12s %12s %12s %7s" % ("format", "size GB", "file GB", "in-proc best",
-                                                        "in-proc med", "e2e best", "bytes read", "reads"))
+                                                         "in-proc med", "e2e best", "bytes read", "reads"))
         for (kind, size), row in sorted(table.items()):
             print("%-8s %7.1f %10.2f %11.3fs %11.3fs %11.3fs %12s %7s" % (
                 kind, size, row["file_bytes"] / GB, row["in_process_best"], row["in_process_median"],

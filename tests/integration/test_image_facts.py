@@ -32,7 +32,6 @@ if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
 from winimage_testdata import windows_tree  # noqa: E402
-from winimage_testdata.fixtures import winimage_artifacts  # noqa: E402,F401  (pytest fixture)
 
 from ansible_collections.winimage.generalize.plugins.module_utils import facts_schema  # noqa: E402
 from ansible_collections.winimage.generalize.plugins.modules import image_facts  # noqa: E402
@@ -89,7 +88,7 @@ def memory_files_in_volume(builder, preset):
     present = {}
     for name in ("pagefile.sys", "hiberfil.sys", "swapfile.sys"):
         result = subprocess.run(["wimlib-imagex", "dir", str(wim), "1", "--path=/" + name],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
         present[name] = result.returncode == 0
     return present
 
@@ -286,8 +285,8 @@ def _check_panther(panther_findings, expected):
 
 def test_multi_index_wim_reads_each_index_and_rejects_a_wrong_one(winimage_artifacts, capsys):
     artifact = winimage_artifacts.build("wim_multi", presets=("audit_mode", "generalized"))
-    first, _ = run_module(capsys, path=str(artifact.path), index=1, phase="none")
-    second, _ = run_module(capsys, path=str(artifact.path), index=2, phase="none")
+    first, dummy = run_module(capsys, path=str(artifact.path), index=1, phase="none")
+    second, dummy = run_module(capsys, path=str(artifact.path), index=2, phase="none")
     assert first["facts"]["os"]["computer_name"] == windows_tree.preset("audit_mode").computer_name
     assert second["facts"]["os"]["computer_name"] == windows_tree.preset("generalized").computer_name
     assert first["facts"]["gatherer"]["source"].endswith(":1") and second["image"]["wim_image_count"] == 2
@@ -301,25 +300,25 @@ def test_multi_index_wim_reads_each_index_and_rejects_a_wrong_one(winimage_artif
 
 def test_default_free_space_threshold_and_phase_none(winimage_artifacts, capsys):
     volume = winimage_artifacts.build("ntfs", preset="generalized")
-    result, _ = run_module(capsys, path=str(volume.path), phase="preflight")
+    result, dummy = run_module(capsys, path=str(volume.path), phase="preflight")
     low = [f for f in result["findings"] if f["id"] == "low_disk_space"]
     assert low and low[0]["status"] == "fail", "a test volume is far below the 15 GiB default"
-    quiet, _ = run_module(capsys, path=str(volume.path), phase="none")
+    quiet, dummy = run_module(capsys, path=str(volume.path), phase="none")
     assert quiet["findings"] == [] and "summary" not in quiet
     assert quiet["facts"]["os"]["computer_name"] == "REF-GOLD01"
 
 
 def test_partition_option_picks_and_validates(winimage_artifacts, capsys):
     disk = winimage_artifacts.build("raw_mbr", preset="domain_joined")
-    chosen, _ = run_module(capsys, path=str(disk.path), partition=2, phase="none")
+    chosen, dummy = run_module(capsys, path=str(disk.path), partition=2, phase="none")
     assert chosen["image"]["partition"] == 2 and chosen["facts"]["domain"]["joined"] is True
-    reserved, _ = run_module(capsys, path=str(disk.path), partition=1, phase="none")
+    reserved, dummy = run_module(capsys, path=str(disk.path), partition=1, phase="none")
     assert reserved["failed"] and reserved["error_kind"] == "not_windows"
     assert "partition 1" in reserved["msg"]
-    missing, _ = run_module(capsys, path=str(disk.path), partition=9, phase="none")
+    missing, dummy = run_module(capsys, path=str(disk.path), partition=9, phase="none")
     assert missing["failed"] and missing["error_kind"] == "bad_option" and "no partition 9" in missing["msg"]
     volume = winimage_artifacts.build("ntfs", preset="generalized")
-    bare, _ = run_module(capsys, path=str(volume.path), partition=1, phase="none")
+    bare, dummy = run_module(capsys, path=str(volume.path), partition=1, phase="none")
     assert bare["failed"] and "without a partition table" in bare["msg"]
 
 
@@ -364,13 +363,13 @@ def test_corrupt_hive_is_a_section_error_and_the_rest_is_read(winimage_artifacts
 
 
 def test_missing_path_directory_and_bad_options_are_clear(capsys, tmp_path):
-    missing, _ = run_module(capsys, path=str(tmp_path / "nope.wim"))
+    missing, dummy = run_module(capsys, path=str(tmp_path / "nope.wim"))
     assert missing["failed"] and "does not exist" in missing["msg"]
-    directory, _ = run_module(capsys, path=str(tmp_path))
+    directory, dummy = run_module(capsys, path=str(tmp_path))
     assert directory["failed"] and "is a directory" in directory["msg"]
-    index, _ = run_module(capsys, path=str(tmp_path / "x.wim"), index=0)
+    index, dummy = run_module(capsys, path=str(tmp_path / "x.wim"), index=0)
     assert index["failed"] and "index must be 1 or more" in index["msg"]
-    options, _ = run_module(capsys, path=str(tmp_path / "x.wim"), rule_options={"min_free": 1})
+    options, dummy = run_module(capsys, path=str(tmp_path / "x.wim"), rule_options={"min_free": 1})
     assert options["failed"] and options["error_kind"] == "bad_option" and "min_free" in options["msg"]
 
 
@@ -387,7 +386,7 @@ def test_permission_denied_is_clear(capsys, tmp_path, monkeypatch):
                 raise PermissionError(13, "Permission denied", str(path))
             return real_open(path, flags, *args, **kwargs)
         monkeypatch.setattr(os, "open", refuse)
-    result, _ = run_module(capsys, path=str(image))
+    result, dummy = run_module(capsys, path=str(image))
     assert result["failed"] and "permission denied" in result["msg"] and "become" in result["msg"]
 
 
@@ -396,7 +395,7 @@ def test_esd_solid_archive(winimage_artifacts, capsys, tmp_path):
     esd = tmp_path / "install.esd"
     subprocess.run(["wimlib-imagex", "export", str(wim.path), "1", str(esd), "--solid"], check=True,
                    stdout=subprocess.PIPE)
-    result, _ = run_module(capsys, path=str(esd), phase="preflight")
+    result, dummy = run_module(capsys, path=str(esd), phase="preflight")
     assert not result.get("failed"), result.get("msg")
     assert result["image"]["format"] == "wim" and result["image"]["wim_compression"] == "LZMS"
     assert result["facts"]["setup"]["upgraded"] is True
@@ -417,7 +416,7 @@ def test_windows_directory_with_another_name(winimage_artifacts, capsys, tmp_pat
                    stderr=subprocess.PIPE)
     subprocess.run(["wimlib-imagex", "apply", str(wim), "1", str(volume)], check=True, stdout=subprocess.PIPE)
     for path in (wim, volume):
-        result, _ = run_module(capsys, path=str(path), phase="verify")
+        result, dummy = run_module(capsys, path=str(path), phase="verify")
         assert not result.get("failed"), result.get("msg")
         assert result["image"]["windows_dir"] == "WINNT"
         assert result["facts"]["licensing"]["skip_rearm"] == 1
@@ -441,7 +440,7 @@ def _qemu_convert(source, target, fmt, *options):
 def test_virtual_disk_variants(winimage_artifacts, capsys, tmp_path, fmt, options, read_path):
     raw = winimage_artifacts.build("raw_gpt", preset="domain_joined")
     target = _qemu_convert(raw.path, tmp_path / ("disk." + fmt), fmt, *options)
-    result, _ = run_module(capsys, path=str(target), phase="verify")
+    result, dummy = run_module(capsys, path=str(target), phase="verify")
     assert not result.get("failed"), result.get("msg")
     assert result["facts"]["domain"]["dns_domain"] == "corp.example.com"
     assert result["image"]["partition"] == 3
@@ -454,7 +453,7 @@ def test_qcow2_overlay_reads_through_its_backing_file(winimage_artifacts, capsys
     overlay = tmp_path / "overlay.qcow2"
     subprocess.run(["qemu-img", "create", "-f", "qcow2", "-F", "qcow2", "-b", str(base.path), str(overlay)],
                    check=True, stdout=subprocess.PIPE)
-    result, _ = run_module(capsys, path=str(overlay), phase="preflight")
+    result, dummy = run_module(capsys, path=str(overlay), phase="preflight")
     assert result["facts"]["pending"]["file_rename_operations"] == 3
     assert result["image"]["backing_file"] == str(base.path)
 
@@ -482,7 +481,7 @@ def _real_expected():
                                       "win81-x64-workgroup"])
 def test_real_system_hives(capsys, tmp_path, set_name):
     truth = _real_expected()["system"][set_name]
-    result, _ = run_module(capsys, path=str(_real_tree(tmp_path, set_name, {"SYSTEM": set_name})), phase="none")
+    result, dummy = run_module(capsys, path=str(_real_tree(tmp_path, set_name, {"SYSTEM": set_name})), phase="none")
     facts = result["facts"]
     assert facts["os"]["computer_name"] == truth["computer_name"]
     assert facts["os"]["product_type"] == truth["product_type"]
@@ -501,16 +500,16 @@ def test_real_system_hives(capsys, tmp_path, set_name):
 
 
 def test_real_upgraded_hive_history_is_chronological(capsys, tmp_path):
-    result, _ = run_module(capsys, path=str(_real_tree(tmp_path, "x", {"SYSTEM": "win10-1903-upgraded"})),
-                           phase="none")
+    result, dummy = run_module(capsys, path=str(_real_tree(tmp_path, "x", {"SYSTEM": "win10-1903-upgraded"})),
+                               phase="none")
     history = result["facts"]["setup"]["upgrade_history"]
     assert [re.search(r"build (\d+)", h).group(1) for h in history] == ["15063", "17134"]
 
 
 def test_real_control_set_follows_select_current(capsys, tmp_path):
     # win7: ControlSet001 and 002 exist, Select\Current = 1; the name comes from 001.
-    result, _ = run_module(capsys, path=str(_real_tree(tmp_path, "x", {"SYSTEM": "win7sp1-x86-domain"})),
-                           phase="none")
+    result, dummy = run_module(capsys, path=str(_real_tree(tmp_path, "x", {"SYSTEM": "win7sp1-x86-domain"})),
+                               phase="none")
     assert result["facts"]["os"]["computer_name"] == "WKS-WIN732BITA"
     assert result["facts"]["os"]["architecture"] == "x86"
 
@@ -521,7 +520,7 @@ def test_real_sam_and_security_hives(capsys, tmp_path, set_name):
     # These sets have no SYSTEM hive; a real workgroup machine's SYSTEM (no DNS suffix, no AD site)
     # makes the volume a Windows installation without deciding the domain answer.
     wim = _real_tree(tmp_path, set_name, {"SAM": set_name, "SECURITY": set_name, "SYSTEM": "win81-x64-workgroup"})
-    result, _ = run_module(capsys, path=str(wim), phase="none")
+    result, dummy = run_module(capsys, path=str(wim), phase="none")
     domain = result["facts"]["domain"]
     assert domain["joined"] is truth["domain_joined"]
     assert domain["netbios_domain"] == truth["primary_domain"]
@@ -565,7 +564,7 @@ def test_runs_through_ansiballz(winimage_artifacts, tmp_path):
         [str(ansible), "localhost", "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable,
          "-m", "winimage.generalize.image_facts", "-a",
          json.dumps({"path": str(artifact.path), "phase": "verify", "rule_options": {"build_accounts": ["packer"]}})],
-        capture_output=True, text=True, env=env, timeout=300)
+        capture_output=True, text=True, env=env, timeout=300, check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     output = json.loads(completed.stdout)
     result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]

@@ -19,11 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SUPPORT = ROOT / "tests" / "support"
-if str(SUPPORT) not in sys.path:
-    sys.path.insert(0, str(SUPPORT))
 
-from winimage_testdata.fixtures import winimage_artifacts  # noqa: E402,F401  (pytest fixture)
 
 FORMATS = ("wim", "ntfs", "raw_mbr", "raw_gpt", "vhd", "vhdx", "vmdk", "qcow2")
 

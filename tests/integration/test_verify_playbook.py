@@ -24,7 +24,6 @@ if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
 from winimage_testdata import windows_tree  # noqa: E402
-from winimage_testdata.fixtures import winimage_artifacts  # noqa: E402,F401  (pytest fixture)
 
 from ansible_collections.winimage.generalize.plugins.module_utils import report  # noqa: E402
 
@@ -102,9 +101,9 @@ def test_offline_preflight_reads_a_powered_off_vm_disk(winimage_artifacts, tmp_p
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "preflight_image_path": str(disk.path)}}}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    completed, _ = _run_playbook("preflight.yml", "-i", str(tmp_path / "inventory.json"),
-                                 "-e", "preflight_hosts=reference_vms", "-e", "preflight_facts_source=offline",
-                                 "-e", "preflight_report_dir=%s" % (tmp_path / "reports"), cwd=tmp_path)
+    completed, dummy = _run_playbook("preflight.yml", "-i", str(tmp_path / "inventory.json"),
+                                     "-e", "preflight_hosts=reference_vms", "-e", "preflight_facts_source=offline",
+                                     "-e", "preflight_report_dir=%s" % (tmp_path / "reports"), cwd=tmp_path)
     assert completed.returncode == 2, completed.stderr
     host = _report(tmp_path / "reports")["ref-vm"]
     assert host["state"] == "blocked"
@@ -116,9 +115,9 @@ def test_offline_preflight_reads_a_powered_off_vm_disk(winimage_artifacts, tmp_p
 def test_offline_preflight_names_the_missing_image_path(tmp_path):
     inventory = {"reference_vms": {"hosts": {"ref-vm": {"ansible_connection": "local"}}}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    completed, _ = _run_playbook("preflight.yml", "-i", str(tmp_path / "inventory.json"),
-                                 "-e", "preflight_hosts=reference_vms", "-e", "preflight_facts_source=offline",
-                                 "-e", "preflight_report_dir=%s" % (tmp_path / "reports"), cwd=tmp_path)
+    completed, dummy = _run_playbook("preflight.yml", "-i", str(tmp_path / "inventory.json"),
+                                     "-e", "preflight_hosts=reference_vms", "-e", "preflight_facts_source=offline",
+                                     "-e", "preflight_report_dir=%s" % (tmp_path / "reports"), cwd=tmp_path)
     assert completed.returncode != 0
     assert "preflight_image_path is empty for ref-vm" in completed.stdout
 

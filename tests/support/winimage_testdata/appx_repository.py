@@ -139,10 +139,11 @@ def _add_package(connection, package, users, sid_to_bytes, install_time) -> None
     if row:
         family_id = row[0]
     else:
+        publisher = package.get("publisher",
+                                "CN=Microsoft Corporation, O=Microsoft Corporation, L=Redmond, S=Washington, C=US")
         family_id = connection.execute(
             "INSERT INTO PackageFamily (Name, PublisherId, Publisher, PackageFamilyName) VALUES (?, ?, ?, ?)",
-            (name, publisher_id, package.get("publisher", "CN=Microsoft Corporation, O=Microsoft Corporation, "
-                                                         "L=Redmond, S=Washington, C=US"), family)).lastrowid
+            (name, publisher_id, publisher, family)).lastrowid
     inbox = bool(package.get("inbox"))
     package_id = connection.execute(
         "INSERT INTO Package (PackageFamily, PackageFullName, Version, Architecture, ResourceId, "

@@ -76,10 +76,11 @@ def require_tools(*names: str) -> None:
 
 def run(command: Sequence[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a tool; on failure raise with its stderr (no traceback noise in the message)."""
-    result = subprocess.run([str(c) for c in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+    result = subprocess.run([str(c) for c in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
+                            **kwargs)
     if result.returncode != 0:
-        raise RuntimeError("%s failed (exit %d): %s" % (command[0], result.returncode,
-                                                          result.stderr.decode("utf-8", "replace").strip()[-2000:]))
+        stderr = result.stderr.decode("utf-8", "replace").strip()[-2000:]
+        raise RuntimeError("%s failed (exit %d): %s" % (command[0], result.returncode, stderr))
     return result
 
 

@@ -459,7 +459,7 @@ class _Builder:
 
     # -- subkey lists
     def _add_subkey_list(self, ordered, children: List[_Cell]) -> _Cell:
-        names = [name for name, _ in ordered]
+        names = [name for name, dummy in ordered]
         groups = [list(range(i, min(i + self.max_leaf, len(names)))) for i in range(0, len(names), self.max_leaf)]
         leaves = [self._add_leaf(names, group, children) for group in groups]
         if len(leaves) == 1:

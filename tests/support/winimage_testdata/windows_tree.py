@@ -508,7 +508,7 @@ def expected_facts(profile: WindowsProfile) -> dict:
         },
         "users": {
             "local": sorted(u.name for u in profile.local_users),
-            "profiles": sorted(name for name, _ in profile.profiles()),
+            "profiles": sorted(name for name, dummy in profile.profiles()),
             "build_account": profile.build_account,
         },
         "secrets": {

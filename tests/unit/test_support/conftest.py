@@ -9,4 +9,7 @@ SUPPORT = Path(__file__).resolve().parents[2] / "support"
 if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
-from winimage_testdata.fixtures import winimage_artifacts  # noqa: E402,F401  (registers the fixture)
+from winimage_testdata import fixtures  # noqa: E402
+
+# pytest finds a fixture by its name in a conftest: this binding makes it available to this directory.
+winimage_artifacts = fixtures.winimage_artifacts

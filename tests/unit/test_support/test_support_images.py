@@ -76,7 +76,7 @@ def test_ntfs_volume_exposes_the_windows_tree(winimage_artifacts):
 
 
 @pytest.mark.parametrize("kind, windows_number, first_role", [("raw_mbr", 2, "system_reserved"),
-                                                                ("raw_gpt", 3, "esp")])
+                                                              ("raw_gpt", 3, "esp")])
 def test_partitioned_disks_hold_windows_after_a_system_partition(winimage_artifacts, tmp_path, kind,
                                                                  windows_number, first_role):
     disk = winimage_artifacts.build(kind, preset="generalized")

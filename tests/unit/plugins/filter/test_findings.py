@@ -120,7 +120,7 @@ def test_sidecars_have_the_ansible_doc_keys():
 
 # --------------------------------------------------------------------------- through Ansible
 
-def test_filters_in_a_real_playbook(tmp_path):
+def test_filters_in_a_real_playbook(tmp_path, collections_path):
     """The filters load by FQCN and report bad input as a normal task failure, not a traceback."""
     playbook = tmp_path / "play.yml"
     playbook.write_text(textwrap.dedent("""\
@@ -149,12 +149,12 @@ def test_filters_in_a_real_playbook(tmp_path):
                   - bad is failed
                   - "'Panther log parser' in bad.msg"
         """))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTION_ROOT / ".build" / "collections"),
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path,
                ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     bin_dir = pathlib.Path(sys.executable).parent
     result = subprocess.run(
         [str(bin_dir / "ansible-playbook"), str(playbook), "-e",
          "fixture=%s" % (FACTS_DIR / "server2025_dc_blocked.json")],
-        capture_output=True, text=True, env=env, timeout=300)
+        capture_output=True, text=True, env=env, timeout=300, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Traceback" not in result.stdout + result.stderr

@@ -101,19 +101,12 @@ def _ansible_tool(name):
     return str(tool) if tool.exists() else shutil.which(name)
 
 
-def _collections_path():
-    link = ROOT / ".build" / "collections"
-    if not (link / "ansible_collections" / "winimage" / "generalize").exists():
-        pytest.skip("collection link %s missing: run `make setup`" % link)
-    return str(link)
-
-
-def test_filter_works_from_a_playbook_by_fqcn(tmp_path):
+def test_filter_works_from_a_playbook_by_fqcn(tmp_path, collections_path):
     """The FQCN resolves and a slurp-shaped value goes through Jinja unchanged."""
     ansible = _ansible_tool("ansible")
     if not ansible:
         pytest.skip("ansible is not installed")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1",
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     expression = ("msg={{ lookup('ansible.builtin.file', '%s') | winimage.generalize.panther_findings "
                   "| map(attribute='packages') | flatten }}" % COPILOT_LOG)
@@ -123,11 +116,11 @@ def test_filter_works_from_a_playbook_by_fqcn(tmp_path):
     assert COPILOT in result.stdout
 
 
-def test_ansible_doc_reads_the_sidecar(tmp_path):
+def test_ansible_doc_reads_the_sidecar(tmp_path, collections_path):
     ansible_doc = _ansible_tool("ansible-doc")
     if not ansible_doc:
         pytest.skip("ansible-doc is not installed")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1")
     result = subprocess.run([ansible_doc, "-t", "filter", "--json", "winimage.generalize.panther_findings"],
                             capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -41,7 +41,7 @@ SPARSE_PIECES = 600
 
 
 def _run(*argv):
-    result = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    result = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
     return result.stdout
 
@@ -57,7 +57,7 @@ def _write_tree(root):
         path.write_bytes(data)
         files[relative] = data
 
-    put("Windows/System32/config/SYSTEM", bytes(rng.getrandbits(8) for _ in range(300000)))
+    put("Windows/System32/config/SYSTEM", bytes(rng.getrandbits(8) for dummy in range(300000)))
     put("Windows/Setup/State/State.ini", b"[State]\r\nImageState=IMAGE_STATE_COMPLETE\r\n")
     put("tiny.txt", b"resident data")  # small enough to stay inside its MFT record
     put("empty.bin", b"")
@@ -120,7 +120,7 @@ def _ntfscluster(image):
     output = _run("ntfscluster", "-i", image).decode()
     values = {}
     for line in output.splitlines():
-        key, _, value = line.partition(":")
+        key, dummy, value = line.partition(":")
         values[key.strip()] = value.strip()
     return values
 

@@ -29,7 +29,10 @@ from ansible_collections.winimage.generalize.plugins.module_utils.offline_source
 SUPPORT = Path(__file__).resolve().parents[3] / "support"
 if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
-from winimage_testdata.fixtures import winimage_artifacts  # noqa: E402,F401  (pytest fixture)
+from winimage_testdata import fixtures  # noqa: E402
+
+# pytest finds a fixture by its name in the module: this binding makes it available here.
+winimage_artifacts = fixtures.winimage_artifacts
 
 SFDISK = shutil.which("sfdisk")
 needs_sfdisk = pytest.mark.skipif(SFDISK is None, reason="needs sfdisk (Debian package fdisk)")
@@ -44,7 +47,7 @@ def _sfdisk_write(path, script, size=64 * MIB):
     with open(path, "wb") as handle:
         handle.truncate(size)
     result = subprocess.run([SFDISK, "-q", str(path)], input=script.encode(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, check=False)
     assert result.returncode == 0, result.stderr.decode()
 
 

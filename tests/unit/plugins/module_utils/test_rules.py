@@ -73,7 +73,7 @@ def hyperv_host(version="10.0", build=20348):
 
 def apply(facts, changes):
     for path, value in changes.items():
-        section, _, field = path.partition(".")
+        section, dummy, field = path.partition(".")
         if field:
             facts[section][field] = value
         else:
@@ -741,7 +741,7 @@ def load_fixture(name):
 
 
 def test_every_fixture_has_expectations():
-    assert sorted(p.stem for p in FACTS_DIR.glob("*.json")) == sorted({name for name, _ in FIXTURE_EXPECTATIONS})
+    assert sorted(p.stem for p in FACTS_DIR.glob("*.json")) == sorted({name for name, dummy in FIXTURE_EXPECTATIONS})
 
 
 @pytest.mark.parametrize("name, phase", sorted(FIXTURE_EXPECTATIONS))
@@ -773,7 +773,7 @@ def test_fixture_summary_ready_flags():
     partial = summary("server2012r2_partial", "preflight")
     assert (partial["ready"], partial["unknown_blockers"], partial["unknown"]) == (True, 3, 4)
     assert summary("server2025_dc_blocked", "preflight")["blocking_ids"] == ["domain_controller",
-                                                                            "unsupported_server_role"]
+                                                                             "unsupported_server_role"]
 
 
 def test_fixture_messages_are_concrete():
