@@ -15,14 +15,8 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.winimage.generalize.plugins.module_utils import hyperv_host
+from ansible_collections.winimage.generalize.plugins.plugin_utils.filter_data import plain_data
 
-
-def _plain(value):
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 def _call(name, function, *args, **kwargs):
@@ -35,7 +29,7 @@ def _call(name, function, *args, **kwargs):
 def hyperv_host_plan(state, os_version, allow_vms=False, remove_switches=True, remove_management_switches=False,
                      clear_mac_range="auto", restore_hypervisor_launch="auto"):
     """The host's state -> what to do before sysprep (refusals, switches, MAC range, answer-file settings)."""
-    return _call("hyperv_host_plan", hyperv_host.prepare_plan, _plain(state), os_version, {
+    return _call("hyperv_host_plan", hyperv_host.prepare_plan, plain_data(state), os_version, {
         "allow_vms": allow_vms,
         "remove_switches": remove_switches,
         "remove_management_switches": remove_management_switches,
@@ -46,20 +40,20 @@ def hyperv_host_plan(state, os_version, allow_vms=False, remove_switches=True, r
 
 def hyperv_switch_record(switches, source_host, recorded_at, mac_address_minimum=None, mac_address_maximum=None):
     """Get-VMSwitch objects -> the switch record document (JSON-able)."""
-    return _call("hyperv_switch_record", hyperv_host.switch_record, _plain(switches), source_host, recorded_at,
+    return _call("hyperv_switch_record", hyperv_host.switch_record, plain_data(switches), source_host, recorded_at,
                  mac_address_minimum, mac_address_maximum)
 
 
 def hyperv_switch_plan(record, existing_switches=None, adapters=None, adapter_map=None):
     """A switch record + the deployed host's switches and adapters -> how to create each switch."""
-    return _call("hyperv_switch_plan", hyperv_host.switch_recreation_plan, _plain(record),
-                 _plain(existing_switches) or [], _plain(adapters) or [], _plain(adapter_map) or {})
+    return _call("hyperv_switch_plan", hyperv_host.switch_recreation_plan, plain_data(record),
+                 plain_data(existing_switches) or [], plain_data(adapters) or [], plain_data(adapter_map) or {})
 
 
 def hyperv_mac_range_check(current, record):
     """{minimum, maximum} now + the switch record -> {regenerated, source, current, message}."""
-    current = _plain(current) or {}
-    record = _plain(record) or {}
+    current = plain_data(current) or {}
+    record = plain_data(record) or {}
     return _call("hyperv_mac_range_check", hyperv_host.mac_range_check,
                  record.get("mac_address_minimum"), record.get("mac_address_maximum"),
                  current.get("minimum"), current.get("maximum"))

@@ -16,14 +16,8 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.winimage.generalize.plugins.module_utils import hypervisor
+from ansible_collections.winimage.generalize.plugins.plugin_utils.filter_data import plain_data
 
-
-def _plain(value):
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 def _call(name, function, *args, **kwargs):
@@ -40,38 +34,38 @@ def hypervisor_power_state(raw):
 
 def hypervisor_mode_vm(same_hypervisor_deploy, facts=None):
     """Whether sysprep runs with /mode:vm: {mode_vm, reason, problem}."""
-    return _call("hypervisor_mode_vm", hypervisor.mode_vm_decision, same_hypervisor_deploy, _plain(facts) or {})
+    return _call("hypervisor_mode_vm", hypervisor.mode_vm_decision, same_hypervisor_deploy, plain_data(facts) or {})
 
 
 def hypervisor_checkpoint_plan(checkpoints, policy="refuse", baseline_prefix="", external=None):
     """Checkpoints -> {action: none|refuse|remove, remove, keep, problem, message}."""
-    return _call("hypervisor_checkpoint_plan", hypervisor.checkpoint_plan, _plain(checkpoints) or [], policy,
-                 baseline_prefix or "", _plain(external) or [])
+    return _call("hypervisor_checkpoint_plan", hypervisor.checkpoint_plan, plain_data(checkpoints) or [], policy,
+                 baseline_prefix or "", plain_data(external) or [])
 
 
 def hypervisor_baseline_plan(checkpoints, prefix, keep=2, stamp=""):
     """Checkpoints -> {baselines, revert_to, new_name, delete_after_new, others}."""
-    return _call("hypervisor_baseline_plan", hypervisor.baseline_plan, _plain(checkpoints) or [], prefix, keep,
+    return _call("hypervisor_baseline_plan", hypervisor.baseline_plan, plain_data(checkpoints) or [], prefix, keep,
                  stamp or "")
 
 
 def hypervisor_static_mac_plan(adapters, kind, reset=True, source="adapters"):
     """Network adapters -> {static, reset, message}. source: adapters | vmware_devices | libvirt_xml."""
     if source == "vmware_devices":
-        adapters = _call("hypervisor_static_mac_plan", hypervisor.vmware_adapters, _plain(adapters))
+        adapters = _call("hypervisor_static_mac_plan", hypervisor.vmware_adapters, plain_data(adapters))
     elif source == "libvirt_xml":
         adapters = _call("hypervisor_static_mac_plan", hypervisor.libvirt_interfaces, adapters)
     elif source != "adapters":
         raise AnsibleFilterError("winimage.generalize.hypervisor_static_mac_plan: source must be adapters, "
                                  "vmware_devices or libvirt_xml, not %r" % (source,))
-    return _call("hypervisor_static_mac_plan", hypervisor.static_mac_plan, kind, _plain(adapters), reset)
+    return _call("hypervisor_static_mac_plan", hypervisor.static_mac_plan, kind, plain_data(adapters), reset)
 
 
 def hypervisor_integration_services_plan(services, enable=True, required=None):
     """Get-VMIntegrationService results -> {enable, disabled, missing, problem}."""
     required = list(required) if required else hypervisor.REQUIRED_INTEGRATION_SERVICES
     return _call("hypervisor_integration_services_plan", hypervisor.integration_services_plan,
-                 _plain(services) or [], required, enable)
+                 plain_data(services) or [], required, enable)
 
 
 def libvirt_capture_disk(domain_xml, target=""):

@@ -15,21 +15,14 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.winimage.generalize.plugins.module_utils import pipeline
+from ansible_collections.winimage.generalize.plugins.plugin_utils.filter_data import plain_data
 
-
-def _plain(value):
-    """Ansible's lazy containers -> plain dicts and lists (the module_utils expect them)."""
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 def pipeline_kind(group_names, host="this host", groups=None):
     """group_names -> physical | vm | hyperv_host (exactly one of the three groups)."""
     try:
-        return pipeline.host_kind(host, list(group_names or []), _plain(groups))
+        return pipeline.host_kind(host, list(group_names or []), plain_data(groups))
     except pipeline.PipelineError as error:
         raise AnsibleFilterError("winimage.generalize.pipeline_kind: %s" % error) from None
 
@@ -68,7 +61,7 @@ def pipeline_hooked(step, hook="", hook_steps=None):
 def pipeline_summary(records, check_mode=False, flow="generalize"):
     """host -> winimage_pipeline record  ->  the run summary (outcomes, counts, lines)."""
     try:
-        summary = pipeline.run_summary(_plain(records), bool(check_mode), flow)
+        summary = pipeline.run_summary(plain_data(records), bool(check_mode), flow)
     except pipeline.PipelineError as error:
         raise AnsibleFilterError("winimage.generalize.pipeline_summary: %s" % error) from None
     summary["lines"] = pipeline.summary_lines(summary)
@@ -78,7 +71,7 @@ def pipeline_summary(records, check_mode=False, flow="generalize"):
 def pipeline_image_location(capture, backend, capture_host="", image_host="localhost", image_dir=""):
     """winimage_capture -> {host, path} where verify and publish read the WIM."""
     try:
-        return pipeline.image_location(backend, _plain(capture), capture_host, image_host, image_dir or "")
+        return pipeline.image_location(backend, plain_data(capture), capture_host, image_host, image_dir or "")
     except pipeline.PipelineError as error:
         raise AnsibleFilterError("winimage.generalize.pipeline_image_location: %s" % error) from None
 

@@ -16,15 +16,8 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.winimage.generalize.plugins.module_utils import manifest
+from ansible_collections.winimage.generalize.plugins.plugin_utils.filter_data import plain_data
 
-
-def _plain(value):
-    # Ansible hands templated data in its own container types; the redactor wants dict/list.
-    if isinstance(value, Mapping):
-        return dict((str(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def redact_secrets(settings, details=False):
@@ -32,7 +25,7 @@ def redact_secrets(settings, details=False):
     if not isinstance(settings, Mapping):
         raise AnsibleFilterError("winimage.generalize.redact_secrets expects a mapping (for example the "
                                  "answer-file settings), got %s" % type(settings).__name__)
-    clean, removed = manifest.redact_settings(_plain(settings))
+    clean, removed = manifest.redact_settings(plain_data(settings))
     if details:
         return {"settings": clean, "removed": removed}
     return clean

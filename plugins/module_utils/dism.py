@@ -33,27 +33,16 @@ from __future__ import annotations
 import re
 import struct
 
+from ansible_collections.winimage.generalize.plugins.module_utils import capture_exclusions
+
 COMPRESSIONS = ("none", "fast", "max", "recovery")
 # /Capture-Image compression words; "recovery" is reached through /Export-Image (see plan_capture).
 CAPTURE_COMPRESS = {"none": "none", "fast": "fast", "max": "max"}
 # The capture a "recovery" (.esd) export starts from: the smallest WIM DISM can capture.
 RECOVERY_INTERMEDIATE_COMPRESSION = "max"
 
-# Never worth capturing: memory, hibernation and swap files, restore points and shadow copies,
-# recycle bins, the offline files cache, the WinRE update agent's work folder, NTFS-3G's log.
-# Kept identical to the Linux backend (wimlib_capture.DEFAULT_EXCLUSIONS; a unit test compares)
-# so a DISM capture and a wimlib capture of one volume hold the same files.
-DEFAULT_EXCLUSIONS = (
-    "\\$ntfs.log",
-    "\\hiberfil.sys",
-    "\\pagefile.sys",
-    "\\swapfile.sys",
-    "\\System Volume Information",
-    "\\RECYCLER",
-    "\\$Recycle.Bin",
-    "\\Windows\\CSC",
-    "\\$WinREAgent",
-)
+# The exclusions shared by every capture backend.
+DEFAULT_EXCLUSIONS = capture_exclusions.DEFAULT_EXCLUSIONS
 
 IMAGE_EXTENSIONS = (".wim", ".esd")
 PARTIAL_MARK = ".partial-"

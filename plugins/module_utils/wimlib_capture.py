@@ -26,6 +26,8 @@ import struct
 import subprocess
 import xml.etree.ElementTree as ET
 
+from ansible_collections.winimage.generalize.plugins.module_utils import capture_exclusions
+
 WIMLIB = "wimlib-imagex"
 WIM_HEADER_SIZE = 208
 WIM_MAGIC = b"MSWIM\0\0\0"
@@ -41,20 +43,8 @@ COMPRESSION_ARGS = {
 # What ``wimlib-imagex info`` calls each compression, for comparing with an existing WIM.
 COMPRESSION_WIMLIB_NAMES = {"none": "none", "fast": "XPRESS", "max": "LZX", "recovery": "LZMS"}
 
-# Paths never worth capturing: memory and swap files, restore points, recycle bins, the offline
-# files cache, the WinRE update agent's work folder, NTFS-3G's own log. Absolute paths from the
-# volume root; matched case-insensitively like Windows.
-DEFAULT_EXCLUSIONS = (
-    "\\$ntfs.log",
-    "\\hiberfil.sys",
-    "\\pagefile.sys",
-    "\\swapfile.sys",
-    "\\System Volume Information",
-    "\\RECYCLER",
-    "\\$Recycle.Bin",
-    "\\Windows\\CSC",
-    "\\$WinREAgent",
-)
+# The exclusions shared by every capture backend.
+DEFAULT_EXCLUSIONS = capture_exclusions.DEFAULT_EXCLUSIONS
 
 # Image properties this collection stores in the WIM's XML (wimlib --image-property).
 PROPERTY_ROOT = "WINIMAGEGENERALIZE"

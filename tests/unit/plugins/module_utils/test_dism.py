@@ -97,12 +97,6 @@ def test_configuration_file_encoding_is_ascii_unless_a_path_needs_unicode():
     assert dism.wimscript_encoding(dism.wimscript_ini(["\\Benutzer\\Jürgen\\Temp"])) == "utf-16"
 
 
-def test_default_exclusions_are_those_of_the_linux_backend():
-    wimlib_capture = pytest.importorskip(
-        "ansible_collections.winimage.generalize.plugins.module_utils.wimlib_capture")
-    assert dism.DEFAULT_EXCLUSIONS == tuple(wimlib_capture.DEFAULT_EXCLUSIONS)
-
-
 # --------------------------------------------------------------------------- options
 
 def test_unset_compression_is_fast_for_a_wim_and_recovery_for_an_esd():
