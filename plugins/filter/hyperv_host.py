@@ -18,7 +18,6 @@ from ansible_collections.winimage.generalize.plugins.module_utils import hyperv_
 from ansible_collections.winimage.generalize.plugins.plugin_utils.filter_data import plain_data
 
 
-
 def _call(name, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)

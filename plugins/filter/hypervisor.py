@@ -19,7 +19,6 @@ from ansible_collections.winimage.generalize.plugins.module_utils import hypervi
 from ansible_collections.winimage.generalize.plugins.plugin_utils.filter_data import plain_data
 
 
-
 def _call(name, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)

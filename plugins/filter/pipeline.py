@@ -18,7 +18,6 @@ from ansible_collections.winimage.generalize.plugins.module_utils import pipelin
 from ansible_collections.winimage.generalize.plugins.plugin_utils.filter_data import plain_data
 
 
-
 def pipeline_kind(group_names, host="this host", groups=None):
     """group_names -> physical | vm | hyperv_host (exactly one of the three groups)."""
     try:

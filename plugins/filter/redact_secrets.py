@@ -19,7 +19,6 @@ from ansible_collections.winimage.generalize.plugins.module_utils import manifes
 from ansible_collections.winimage.generalize.plugins.plugin_utils.filter_data import plain_data
 
 
-
 def redact_secrets(settings, details=False):
     """The settings without password-like keys; with ``details`` also the removed dotted paths."""
     if not isinstance(settings, Mapping):
