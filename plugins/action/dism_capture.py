@@ -20,7 +20,6 @@ import binascii
 import uuid
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.winimage.generalize.plugins.module_utils import dism
 from ansible_collections.winimage.generalize.plugins.plugin_utils.windows_host import (
@@ -78,10 +77,7 @@ class ActionModule(WindowsHostActionBase):
         return result
 
     def _validated_options(self):
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail("%s: invalid options: %s" % (MODULE_NAME, "; ".join(validation.error_messages)))
-        options = validation.validated_parameters
+        options = self._validated_task_args(MODULE_NAME, ARGUMENT_SPEC)
         if options["operation"] != "capture":
             raise AnsibleActionFail("%s: operation %s is internal to the action plugin; leave operation unset"
                                     % (MODULE_NAME, options["operation"]))

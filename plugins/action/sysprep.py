@@ -20,8 +20,6 @@ from __future__ import annotations
 import time
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import remove_values
 from ansible.utils.display import Display
 
 from ansible_collections.winimage.generalize.plugins.module_utils import sysprep_run
@@ -125,13 +123,7 @@ class ActionModule(WindowsHostActionBase):
     # Options
 
     def _validated_options(self):
-        validator = ArgumentSpecValidator(ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE)
-        validation = validator.validate(self._task.args)
-        if validation.error_messages:
-            # Messages name options, but scrub the no_log values anyway: never echo a password.
-            messages = [remove_values(m, validation._no_log_values) for m in validation.error_messages]
-            raise AnsibleActionFail("%s: invalid options: %s" % (MODULE_NAME, "; ".join(messages)))
-        options = validation.validated_parameters
+        options = self._validated_task_args(MODULE_NAME, ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE)
         for name, lowest, highest in _LIMITS:
             if not lowest <= options[name] <= highest:
                 raise AnsibleActionFail("%s: %s is %d, outside %d..%d. Fix: give a value in that range"

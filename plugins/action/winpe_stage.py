@@ -20,7 +20,6 @@ import secrets
 import uuid
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.winimage.generalize.plugins.module_utils import dism, winpe
@@ -101,11 +100,7 @@ class ActionModule(WindowsHostActionBase):
         return remove_values(text, secrets_in_use) if secrets_in_use else text
 
     def _validated_options(self):
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC, required_if=REQUIRED_IF).validate(self._task.args)
-        if validation.error_messages:
-            messages = [remove_values(m, validation._no_log_values) for m in validation.error_messages]
-            raise AnsibleActionFail("%s: invalid options: %s" % (MODULE_NAME, "; ".join(messages)))
-        options = validation.validated_parameters
+        options = self._validated_task_args(MODULE_NAME, ARGUMENT_SPEC, required_if=REQUIRED_IF)
         if options["operation"] != "stage" or any(options.get(key) for key in INTERNAL[1:]):
             raise AnsibleActionFail("%s: operation, plan, secret_files and credential_verifier are internal to the "
                                     "action plugin; leave them unset" % MODULE_NAME)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 import time
 
-from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -59,6 +61,18 @@ def is_connection_loss(error):
 
 class WindowsHostActionBase(ActionBase):
     """ActionBase plus module calls that survive a host going away."""
+
+    def _validated_task_args(self, module_name, argument_spec, **constraints):
+        """The task's arguments checked against argument_spec; the task fails naming every problem.
+
+        ``constraints`` are ArgumentSpecValidator's (mutually_exclusive, required_if ...). The
+        messages name options, but no_log values are scrubbed from them anyway: never echo a password.
+        """
+        validation = ArgumentSpecValidator(argument_spec, **constraints).validate(self._task.args)
+        if validation.error_messages:
+            messages = [remove_values(m, validation._no_log_values) for m in validation.error_messages]
+            raise AnsibleActionFail("%s: invalid options: %s" % (module_name, "; ".join(messages)))
+        return validation.validated_parameters
 
     def _call_module(self, module_name, module_args, task_vars):
         """Run a module; return its result, or raise HostConnectionLost / ModuleFailed.

@@ -93,3 +93,23 @@ def test_reset_connection_ignores_errors_of_a_host_that_is_away():
     action._connection.reset.side_effect = AnsibleConnectionFailure("refused")
     action._reset_connection()
     action._connection.reset.assert_called_once()
+
+
+def test_validated_task_args_names_every_problem_and_never_the_secret():
+    from ansible.errors import AnsibleActionFail
+
+    spec = {"share": {"type": "str", "required": True},
+            "share_password": {"type": "str", "no_log": True},
+            "timeout": {"type": "int", "default": 60}}
+    action = make_action(None)
+    action._task.args = {"share_password": "Pa55-Secret!", "timeout": "Pa55-Secret!"}
+    with pytest.raises(AnsibleActionFail) as failure:
+        action._validated_task_args("winimage.generalize.test", spec)
+    message = str(failure.value)
+    assert message.startswith("winimage.generalize.test: invalid options: ")
+    assert "share" in message and "timeout" in message
+    assert "Pa55-Secret!" not in message
+
+    action._task.args = {"share": "\\\\server\\images"}
+    assert action._validated_task_args("winimage.generalize.test", spec) == {
+        "share": "\\\\server\\images", "share_password": None, "timeout": 60}
